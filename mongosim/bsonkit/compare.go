@@ -1,0 +1,345 @@
+// Package bsonkit holds the BSON primitives every mongosim layer shares:
+// MongoDB's comparison order, value constructors and an ordered, mutable
+// document form for the few places that must rewrite documents.
+package bsonkit
+
+import (
+	"bytes"
+	"math"
+	"math/big"
+
+	"go.mongodb.org/mongo-driver/v2/bson"
+	"go.mongodb.org/mongo-driver/v2/x/bsonx/bsoncore"
+)
+
+// Missing is the zero Value: a field that is absent. It sorts like null
+// where MongoDB treats missing as null (sort keys, $eq null).
+var Missing = bsoncore.Value{}
+
+// IsMissing reports whether v is the absent value.
+func IsMissing(v bsoncore.Value) bool { return v.Type == 0 }
+
+// TypeBracket returns MongoDB's canonical type order (canonicalizeBSONType):
+// values of different brackets compare by bracket alone.
+func TypeBracket(t bsoncore.Type) int {
+	switch t {
+	case bsoncore.TypeMinKey:
+		return -1
+	case 0, bsoncore.TypeUndefined:
+		return 0
+	case bsoncore.TypeNull:
+		return 5
+	case bsoncore.TypeDouble, bsoncore.TypeInt32, bsoncore.TypeInt64, bsoncore.TypeDecimal128:
+		return 10
+	case bsoncore.TypeString, bsoncore.TypeSymbol:
+		return 15
+	case bsoncore.TypeEmbeddedDocument:
+		return 20
+	case bsoncore.TypeArray:
+		return 25
+	case bsoncore.TypeBinary:
+		return 30
+	case bsoncore.TypeObjectID:
+		return 35
+	case bsoncore.TypeBoolean:
+		return 40
+	case bsoncore.TypeDateTime:
+		return 45
+	case bsoncore.TypeTimestamp:
+		return 47
+	case bsoncore.TypeRegex:
+		return 50
+	case bsoncore.TypeDBPointer:
+		return 55
+	case bsoncore.TypeJavaScript:
+		return 60
+	case bsoncore.TypeCodeWithScope:
+		return 65
+	case bsoncore.TypeMaxKey:
+		return 127
+	}
+	return 200
+}
+
+// IsNumber reports whether t is one of the four numeric types.
+func IsNumber(t bsoncore.Type) bool { return TypeBracket(t) == 10 }
+
+// Compare orders two values as MongoDB does for sorts, range queries and
+// indexes (no collation): by type bracket, then by value within a bracket.
+// It returns -1, 0 or +1.
+func Compare(a, b bsoncore.Value) int {
+	ba, bb := TypeBracket(a.Type), TypeBracket(b.Type)
+	if ba != bb {
+		return cmpInt(ba, bb)
+	}
+	switch a.Type {
+	case 0, bsoncore.TypeUndefined, bsoncore.TypeNull, bsoncore.TypeMinKey, bsoncore.TypeMaxKey:
+		return 0
+	case bsoncore.TypeDouble, bsoncore.TypeInt32, bsoncore.TypeInt64, bsoncore.TypeDecimal128:
+		return CompareNumbers(a, b)
+	case bsoncore.TypeString, bsoncore.TypeSymbol:
+		return cmpStrings(stringOf(a), stringOf(b))
+	case bsoncore.TypeEmbeddedDocument:
+		return CompareDocuments(a.Document(), b.Document())
+	case bsoncore.TypeArray:
+		return CompareDocuments(bsoncore.Document(a.Array()), bsoncore.Document(b.Array()))
+	case bsoncore.TypeBinary:
+		sa, da := a.Binary()
+		sb, db := b.Binary()
+		if len(da) != len(db) {
+			return cmpInt(len(da), len(db))
+		}
+		if sa != sb {
+			return cmpInt(int(sa), int(sb))
+		}
+		return bytes.Compare(da, db)
+	case bsoncore.TypeObjectID:
+		oa, ob := a.ObjectID(), b.ObjectID()
+		return bytes.Compare(oa[:], ob[:])
+	case bsoncore.TypeBoolean:
+		return cmpBool(a.Boolean(), b.Boolean())
+	case bsoncore.TypeDateTime:
+		return cmpInt64(a.DateTime(), b.DateTime())
+	case bsoncore.TypeTimestamp:
+		ta, ia := a.Timestamp()
+		tb, ib := b.Timestamp()
+		if ta != tb {
+			return cmpUint(ta, tb)
+		}
+		return cmpUint(ia, ib)
+	case bsoncore.TypeRegex:
+		pa, fa := a.Regex()
+		pb, fb := b.Regex()
+		if c := cmpStrings(pa, pb); c != 0 {
+			return c
+		}
+		return cmpStrings(fa, fb)
+	case bsoncore.TypeDBPointer:
+		na, oa := a.DBPointer()
+		nb, ob := b.DBPointer()
+		if len(na) != len(nb) {
+			return cmpInt(len(na), len(nb))
+		}
+		if c := cmpStrings(na, nb); c != 0 {
+			return c
+		}
+		return bytes.Compare(oa[:], ob[:])
+	case bsoncore.TypeJavaScript:
+		return cmpStrings(a.JavaScript(), b.JavaScript())
+	case bsoncore.TypeCodeWithScope:
+		ca, sa := a.CodeWithScope()
+		cb, sb := b.CodeWithScope()
+		if c := cmpStrings(ca, cb); c != 0 {
+			return c
+		}
+		return CompareDocuments(sa, sb)
+	}
+	return bytes.Compare(a.Data, b.Data)
+}
+
+// Equal reports whether MongoDB considers a and b equal (Compare == 0):
+// 1, 1.0 and NumberLong(1) are equal; "a" and Symbol("a") are equal.
+func Equal(a, b bsoncore.Value) bool { return Compare(a, b) == 0 }
+
+// CompareDocuments compares two documents element by element: canonical
+// type, then field name, then value; a prefix sorts first.
+func CompareDocuments(a, b bsoncore.Document) int {
+	ia, _ := a.Elements()
+	ib, _ := b.Elements()
+	for i := 0; i < len(ia) && i < len(ib); i++ {
+		va, vb := ia[i].Value(), ib[i].Value()
+		if c := cmpInt(TypeBracket(va.Type), TypeBracket(vb.Type)); c != 0 {
+			return c
+		}
+		if c := cmpStrings(ia[i].Key(), ib[i].Key()); c != 0 {
+			return c
+		}
+		if c := Compare(va, vb); c != 0 {
+			return c
+		}
+	}
+	return cmpInt(len(ia), len(ib))
+}
+
+// CompareNumbers compares two numeric values exactly across int32, int64,
+// double and decimal128. NaN sorts below every other number and equals NaN.
+func CompareNumbers(a, b bsoncore.Value) int {
+	if a.Type == bsoncore.TypeDecimal128 || b.Type == bsoncore.TypeDecimal128 {
+		return compareViaRat(a, b)
+	}
+	if a.Type != bsoncore.TypeDouble && b.Type != bsoncore.TypeDouble {
+		return cmpInt64(a.AsInt64(), b.AsInt64())
+	}
+	if a.Type == bsoncore.TypeDouble && b.Type == bsoncore.TypeDouble {
+		return cmpFloat(a.Double(), b.Double())
+	}
+	// One double, one integer: compare without losing int64 precision.
+	if a.Type == bsoncore.TypeDouble {
+		return cmpFloatInt(a.Double(), b.AsInt64())
+	}
+	return -cmpFloatInt(b.Double(), a.AsInt64())
+}
+
+func cmpFloat(x, y float64) int {
+	xn, yn := math.IsNaN(x), math.IsNaN(y)
+	switch {
+	case xn && yn:
+		return 0
+	case xn:
+		return -1
+	case yn:
+		return 1
+	case x < y:
+		return -1
+	case x > y:
+		return 1
+	}
+	return 0
+}
+
+func cmpFloatInt(f float64, i int64) int {
+	if math.IsNaN(f) {
+		return -1
+	}
+	// Every int64 lies in [-2^63, 2^63); outside that the double decides.
+	if f >= 9223372036854775808.0 {
+		return 1
+	}
+	if f < -9223372036854775808.0 {
+		return -1
+	}
+	t := math.Trunc(f)
+	ti := int64(t)
+	if ti != i {
+		return cmpInt64(ti, i)
+	}
+	return cmpFloat(f, t)
+}
+
+// numKind classifies a number for exact comparison.
+type numKind int
+
+const (
+	numNaN numKind = iota
+	numNegInf
+	numFinite
+	numPosInf
+)
+
+func ratOf(v bsoncore.Value) (numKind, *big.Rat) {
+	switch v.Type {
+	case bsoncore.TypeInt32, bsoncore.TypeInt64:
+		return numFinite, new(big.Rat).SetInt64(v.AsInt64())
+	case bsoncore.TypeDouble:
+		f := v.Double()
+		switch {
+		case math.IsNaN(f):
+			return numNaN, nil
+		case math.IsInf(f, 1):
+			return numPosInf, nil
+		case math.IsInf(f, -1):
+			return numNegInf, nil
+		}
+		return numFinite, new(big.Rat).SetFloat64(f) // exact for finite f
+	case bsoncore.TypeDecimal128:
+		h, l := v.Decimal128()
+		d := bson.NewDecimal128(h, l)
+		if d.IsNaN() {
+			return numNaN, nil
+		}
+		if inf := d.IsInf(); inf != 0 {
+			if inf > 0 {
+				return numPosInf, nil
+			}
+			return numNegInf, nil
+		}
+		bi, exp, err := d.BigInt()
+		if err != nil {
+			return numNaN, nil
+		}
+		r := new(big.Rat).SetInt(bi)
+		if exp != 0 {
+			p := new(big.Int).Exp(big.NewInt(10), big.NewInt(int64(absInt(exp))), nil)
+			if exp > 0 {
+				r.Mul(r, new(big.Rat).SetInt(p))
+			} else {
+				r.Quo(r, new(big.Rat).SetInt(p))
+			}
+		}
+		return numFinite, r
+	}
+	return numNaN, nil
+}
+
+func compareViaRat(a, b bsoncore.Value) int {
+	ka, ra := ratOf(a)
+	kb, rb := ratOf(b)
+	if ka != kb || ka != numFinite {
+		return cmpInt(int(ka), int(kb))
+	}
+	return ra.Cmp(rb)
+}
+
+func stringOf(v bsoncore.Value) string {
+	if v.Type == bsoncore.TypeSymbol {
+		return v.Symbol()
+	}
+	return v.StringValue()
+}
+
+func absInt(x int) int {
+	if x < 0 {
+		return -x
+	}
+	return x
+}
+
+func cmpInt(a, b int) int {
+	switch {
+	case a < b:
+		return -1
+	case a > b:
+		return 1
+	}
+	return 0
+}
+
+func cmpInt64(a, b int64) int {
+	switch {
+	case a < b:
+		return -1
+	case a > b:
+		return 1
+	}
+	return 0
+}
+
+func cmpUint(a, b uint32) int {
+	switch {
+	case a < b:
+		return -1
+	case a > b:
+		return 1
+	}
+	return 0
+}
+
+func cmpBool(a, b bool) int {
+	switch {
+	case a == b:
+		return 0
+	case !a:
+		return -1
+	}
+	return 1
+}
+
+func cmpStrings(a, b string) int {
+	switch {
+	case a < b:
+		return -1
+	case a > b:
+		return 1
+	}
+	return 0
+}
