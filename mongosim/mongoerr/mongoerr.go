@@ -84,6 +84,13 @@ const (
 	NoReplicationEnabled            = 76
 	DocumentValidationFailure       = 121
 	InvalidUUID                     = 207
+	InvalidBSON                     = 22
+	UnsupportedOpQueryCommand       = 352
+	Location40413                   = 40413 // field both in OP_MSG document sequence and body
+	Location40414                   = 40414 // required field missing
+	Location40571                   = 40571 // OP_MSG without $db
+	Location51024                   = 51024 // batchSize must be non-negative
+	CursorInUse                     = 292
 )
 
 var names = map[int32]string{
@@ -116,6 +123,7 @@ var names = map[int32]string{
 	InterruptedDueToReplStateChange: "InterruptedDueToReplStateChange",
 	NotPrimaryNoSecondaryOk:         "NotPrimaryNoSecondaryOk", NotPrimaryOrSecondary: "NotPrimaryOrSecondary",
 	ClientMarkedKilled: "ClientMarkedKilled",
+	InvalidBSON:        "InvalidBSON", UnsupportedOpQueryCommand: "UnsupportedOpQueryCommand", CursorInUse: "CursorInUse",
 }
 
 // Name returns MongoDB's codeName for code, or "Location<code>" as mongod
