@@ -1,0 +1,118 @@
+package mongosim
+
+import (
+	"sync"
+	"time"
+
+	"go.mongodb.org/mongo-driver/v2/x/bsonx/bsoncore"
+
+	"github.com/mlink-dev/mlink/mongosim/bsonkit"
+)
+
+// clusterClock hands out strictly increasing cluster times: seconds from the
+// wall clock, increment counting writes within a second. It keeps going
+// forward even if the wall clock steps back.
+type clusterClock struct {
+	mu        sync.Mutex
+	secs, inc uint32
+	lastWrite time.Time
+}
+
+func (c *clusterClock) init(now time.Time) {
+	c.secs, c.inc = uint32(now.Unix()), 1
+	c.lastWrite = now
+}
+
+// tick returns a new cluster time, strictly after every earlier one.
+func (c *clusterClock) tick(now time.Time) (uint32, uint32) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if s := uint32(now.Unix()); s > c.secs {
+		c.secs, c.inc = s, 1
+	} else {
+		c.inc++
+	}
+	c.lastWrite = now
+	return c.secs, c.inc
+}
+
+// now returns the latest cluster time as a BSON timestamp value.
+func (c *clusterClock) now() bsoncore.Value {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return bsonkit.Timestamp(c.secs, c.inc)
+}
+
+func (c *clusterClock) lastWriteTime() (uint32, uint32, time.Time) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.secs, c.inc, c.lastWrite
+}
+
+// oplogEntry describes one write as mongod's oplog would: the single place
+// every write passes through, so change streams can hang off it.
+type oplogEntry struct {
+	Op        string // "i", "u", "d", "c" (command/DDL), "n" (no-op)
+	NS        string // "db.coll" ("db.$cmd" for commands, "" for no-ops)
+	UI        *[16]byte
+	O         bsoncore.Document // inserted doc, update description, command, no-op message
+	O2        bsoncore.Document // _id of the updated/replaced doc
+	TS        [2]uint32         // set by recordWrite
+	Wall      time.Time         // set by recordWrite
+	LSID      bsoncore.Document
+	TxnNumber int64
+}
+
+// oplogHook, when set, sees every write in commit order (under the write lock).
+type oplogHook func(e *oplogEntry)
+
+// recordWrite ticks the cluster time for one write and makes it the reply's
+// operationTime. The caller holds s.mu for writing, so ticks are in the same
+// order as the writes they stamp.
+func (s *Server) recordWrite(req *request, e oplogEntry) {
+	now := time.Now()
+	t, i := s.clock.tick(now)
+	e.TS = [2]uint32{t, i}
+	e.Wall = now
+	if req != nil {
+		req.opTime = bsonkit.Timestamp(t, i)
+		if e.LSID == nil {
+			if v := req.arg("lsid"); v.Type == bsoncore.TypeEmbeddedDocument {
+				e.LSID = v.Document()
+			}
+		}
+		if v := req.arg("txnNumber"); v.Type == bsoncore.TypeInt64 {
+			e.TxnNumber = v.Int64()
+		}
+	}
+	if s.oplog != nil {
+		s.oplog(&e)
+	}
+}
+
+// noopLoop writes a periodic no-op while idle so cluster time advances, as
+// a replica-set primary does (periodicNoopIntervalSecs).
+func (s *Server) noopLoop() {
+	defer s.wg.Done()
+	if s.opts.Standalone {
+		return
+	}
+	t := time.NewTicker(s.opts.NoopInterval)
+	defer t.Stop()
+	for {
+		select {
+		case <-s.ctx.Done():
+			return
+		case <-t.C:
+		}
+		_, _, last := s.clock.lastWriteTime()
+		if time.Since(last) < s.opts.NoopInterval {
+			continue
+		}
+		s.mu.Lock()
+		s.recordWrite(nil, oplogEntry{Op: "n", O: noopMsg})
+		s.mu.Unlock()
+	}
+}
+
+var noopMsg = bsonkit.D("msg", bsonkit.String("periodic noop"))

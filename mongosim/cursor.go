@@ -1,0 +1,238 @@
+package mongosim
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/binary"
+	"sync"
+	"time"
+
+	"go.mongodb.org/mongo-driver/v2/x/bsonx/bsoncore"
+
+	"github.com/mlink-dev/mlink/mongosim/bsonkit"
+	"github.com/mlink-dev/mlink/mongosim/mongoerr"
+)
+
+// Cursor timeouts as on mongod (cursorTimeoutMillis = 10 min).
+const (
+	defaultCursorTimeout = 10 * time.Minute
+	defaultFirstBatch    = 101
+	// maxBatchBytes: a batch stops before exceeding 16 MiB (at least one doc).
+	maxBatchBytes = maxBSONObjectSize
+)
+
+// batch accumulates a reply batch directly as array elements, so documents
+// are copied once, from the store into the reply.
+type batch struct {
+	buf   []byte
+	n     int
+	max   int // document limit, 0 = none
+	bytes int
+}
+
+// room reports whether a document of size bytes may be added.
+func (b *batch) room(size int) bool {
+	if b.max > 0 && b.n >= b.max {
+		return false
+	}
+	return b.n == 0 || b.bytes+size <= maxBatchBytes
+}
+
+// full reports whether the document count limit is reached.
+func (b *batch) full() bool { return b.max > 0 && b.n >= b.max }
+
+func (b *batch) add(doc bsoncore.Document) {
+	b.buf = bsoncore.AppendDocumentElement(b.buf, bsonkit.Itoa(b.n), doc)
+	b.n++
+	b.bytes += len(doc)
+}
+
+// batchSource produces a cursor's documents. fill adds documents while
+// b.room allows and reports whether the source is exhausted; it takes the
+// store lock itself for the duration of one call, never between calls.
+type batchSource interface {
+	fill(ctx context.Context, b *batch) (exhausted bool, err error)
+}
+
+// sliceSource serves materialised results (in-memory sorts, aggregations).
+type sliceSource struct {
+	docs []bsoncore.Document
+	pos  int
+}
+
+func (s *sliceSource) fill(_ context.Context, b *batch) (bool, error) {
+	for s.pos < len(s.docs) && b.room(len(s.docs[s.pos])) {
+		b.add(s.docs[s.pos])
+		s.docs[s.pos] = nil // let the GC have what was sent
+		s.pos++
+	}
+	return s.pos >= len(s.docs), nil
+}
+
+// cursor is one open server cursor.
+type cursor struct {
+	id        int64
+	ns        string
+	src       batchSource
+	remaining int // documents still allowed by limit; -1 = unlimited
+	tailable  bool
+	awaitData bool
+	noTimeout bool
+
+	// guarded by cursorManager.mu
+	lastUse time.Time
+	busy    bool
+}
+
+type cursorManager struct {
+	srv     *Server
+	mu      sync.Mutex
+	cursors map[int64]*cursor
+	timeout time.Duration
+}
+
+func newCursorManager(s *Server) *cursorManager {
+	return &cursorManager{srv: s, cursors: make(map[int64]*cursor), timeout: defaultCursorTimeout}
+}
+
+// open registers c and assigns its id (positive, never 0).
+func (m *cursorManager) open(c *cursor) int64 {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	for {
+		var b [8]byte
+		_, _ = rand.Read(b[:])
+		id := int64(binary.LittleEndian.Uint64(b[:]) &^ (1 << 63))
+		if _, taken := m.cursors[id]; id != 0 && !taken {
+			c.id = id
+			c.lastUse = time.Now()
+			m.cursors[id] = c
+			return id
+		}
+	}
+}
+
+// acquire marks the cursor busy for one getMore.
+func (m *cursorManager) acquire(id int64) (*cursor, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	c, ok := m.cursors[id]
+	if !ok {
+		return nil, mongoerr.New(mongoerr.CursorNotFound, "cursor id %d not found", id)
+	}
+	if c.busy {
+		return nil, mongoerr.New(mongoerr.CursorInUse, "Cursor id %d is already in use", id)
+	}
+	c.busy = true
+	return c, nil
+}
+
+// release ends a getMore; a finished cursor is forgotten.
+func (m *cursorManager) release(c *cursor, done bool) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	c.busy = false
+	c.lastUse = time.Now()
+	if done {
+		delete(m.cursors, c.id)
+	}
+}
+
+// kill removes a cursor; it reports whether it existed.
+func (m *cursorManager) kill(id int64) bool {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	_, ok := m.cursors[id]
+	delete(m.cursors, id)
+	return ok
+}
+
+func (m *cursorManager) count() int {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return len(m.cursors)
+}
+
+// reap kills idle cursors older than the timeout (noCursorTimeout exempt).
+func (m *cursorManager) reap(now time.Time) int {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	n := 0
+	for id, c := range m.cursors {
+		if !c.busy && !c.noTimeout && now.Sub(c.lastUse) > m.timeout {
+			delete(m.cursors, id)
+			n++
+		}
+	}
+	return n
+}
+
+func (m *cursorManager) reapLoop(ctx context.Context) {
+	defer m.srv.wg.Done()
+	t := time.NewTicker(time.Minute)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case now := <-t.C:
+			m.reap(now)
+		}
+	}
+}
+
+// firstBatch fills the first batch of a new cursor and registers the cursor
+// if documents remain. batchSize < 0 means the default (101).
+func (s *Server) firstBatch(ctx context.Context, c *cursor, batchSize int, singleBatch bool) (bsoncore.Document, error) {
+	b := batch{max: batchSize}
+	if batchSize < 0 {
+		b.max = defaultFirstBatch
+	}
+	if c.remaining >= 0 && (b.max == 0 || c.remaining < b.max) && batchSize != 0 {
+		b.max = c.remaining
+	}
+	exhausted := false
+	if batchSize != 0 && c.remaining != 0 {
+		var err error
+		if exhausted, err = c.src.fill(ctx, &b); err != nil {
+			return nil, err
+		}
+	}
+	if c.remaining > 0 {
+		c.remaining -= b.n
+	}
+	if c.remaining == 0 {
+		exhausted = true
+	}
+	id := int64(0)
+	if !singleBatch && (!exhausted || c.tailable) {
+		id = s.cursors.open(c)
+	}
+	return cursorReply("firstBatch", id, c.ns, &b), nil
+}
+
+// cursorReply renders {cursor: {firstBatch|nextBatch: [...], id, ns}}.
+func cursorReply(field string, id int64, ns string, b *batch) bsoncore.Document {
+	out := make([]byte, 0, len(b.buf)+64+len(ns))
+	_, out = bsoncore.AppendDocumentStart(out)
+	cidx := int32(len(out))
+	out = append(out, byte(bsoncore.TypeEmbeddedDocument))
+	out = append(out, "cursor"...)
+	out = append(out, 0)
+	out = append(out, 0, 0, 0, 0)
+	aidx := int32(len(out))
+	out = append(out, byte(bsoncore.TypeArray))
+	out = append(out, field...)
+	out = append(out, 0)
+	out = append(out, 0, 0, 0, 0)
+	out = append(out, b.buf...)
+	out = append(out, 0)
+	bsoncore.UpdateLength(out, aidx+int32(len(field))+2, int32(len(out))-(aidx+int32(len(field))+2))
+	out = bsoncore.AppendInt64Element(out, "id", id)
+	out = bsoncore.AppendStringElement(out, "ns", ns)
+	out = append(out, 0)
+	bsoncore.UpdateLength(out, cidx+8, int32(len(out))-(cidx+8))
+	out = append(out, 0)
+	bsoncore.UpdateLength(out, 0, int32(len(out)))
+	return out
+}
