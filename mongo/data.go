@@ -1,0 +1,180 @@
+package mongo
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"go.mongodb.org/mongo-driver/v2/bson"
+	driver "go.mongodb.org/mongo-driver/v2/mongo"
+	"go.mongodb.org/mongo-driver/v2/mongo/options"
+
+	"github.com/mlink-dev/mlink"
+)
+
+// SampleIDs returns up to n distinct _id values of ns in the collection's
+// _id index order (the server sorts them, so a collation on the collection
+// is honoured). They serve as partition split points.
+func (c *Client) SampleIDs(ctx context.Context, ns mlink.Namespace, n int) ([]bson.RawValue, error) {
+	pipeline := bson.A{
+		bson.D{{Key: "$sample", Value: bson.D{{Key: "size", Value: n}}}},
+		bson.D{{Key: "$project", Value: bson.D{{Key: "_id", Value: 1}}}},
+		bson.D{{Key: "$sort", Value: bson.D{{Key: "_id", Value: 1}}}},
+	}
+	cur, err := c.c.Database(ns.DB).Collection(ns.Coll).Aggregate(ctx, pipeline, options.Aggregate().SetAllowDiskUse(true))
+	if err != nil {
+		return nil, fmt.Errorf("%s: sample %s: %w", c.role, ns, err)
+	}
+	defer cur.Close(ctx)
+	var out []bson.RawValue
+	for cur.Next(ctx) {
+		id, err := cur.Current.LookupErr("_id")
+		if err != nil {
+			continue
+		}
+		id = cloneValue(id)
+		if len(out) > 0 && out[len(out)-1].Equal(id) {
+			continue
+		}
+		out = append(out, id)
+	}
+	if err := cur.Err(); err != nil {
+		return nil, fmt.Errorf("%s: sample %s: %w", c.role, ns, err)
+	}
+	return out, nil
+}
+
+// Range is a half-open span [Min, Max) of the _id index. A zero Min or Max
+// (Type 0) leaves that side unbounded.
+type Range struct {
+	Min bson.RawValue
+	Max bson.RawValue
+}
+
+// Batch is a run of raw documents read from one cursor batch, in order.
+type Batch struct {
+	Docs  []bson.Raw
+	Bytes int
+}
+
+// ScanOptions tune a range scan.
+type ScanOptions struct {
+	BatchDocs  int // cursor batch size (documents)
+	Natural    bool
+	Projection bson.D // nil for whole documents
+}
+
+// Scan reads ns over r in _id index order (or natural order) and calls fn
+// for every cursor batch. The scan walks the _id index with min/max bounds,
+// which covers every BSON type bracket in order — unlike $gte/$lt, which
+// only match within one type. fn owns the batch's documents.
+func (c *Client) Scan(ctx context.Context, ns mlink.Namespace, r Range, so ScanOptions, fn func(Batch) error) error {
+	opts := options.Find()
+	if so.Natural {
+		opts.SetHint(bson.D{{Key: "$natural", Value: 1}})
+	} else {
+		opts.SetHint(bson.D{{Key: "_id", Value: 1}})
+		if r.Min.Type != 0 {
+			opts.SetMin(bson.D{{Key: "_id", Value: r.Min}})
+		}
+		if r.Max.Type != 0 {
+			opts.SetMax(bson.D{{Key: "_id", Value: r.Max}})
+		}
+	}
+	if so.BatchDocs > 0 {
+		opts.SetBatchSize(int32(so.BatchDocs))
+	}
+	if so.Projection != nil {
+		opts.SetProjection(so.Projection)
+	}
+	opts.SetNoCursorTimeout(true)
+	cur, err := c.c.Database(ns.DB).Collection(ns.Coll).Find(ctx, bson.D{}, opts)
+	if err != nil {
+		return fmt.Errorf("%s: scan %s: %w", c.role, ns, err)
+	}
+	defer cur.Close(context.WithoutCancel(ctx))
+	// Copy each server batch into one slab: one allocation per batch, not
+	// per document. cur.Current is only valid until the next Next call.
+	var slab []byte
+	var ends []int
+	flush := func() error {
+		if len(ends) == 0 {
+			return nil
+		}
+		docs := make([]bson.Raw, len(ends))
+		start := 0
+		for i, e := range ends {
+			docs[i] = bson.Raw(slab[start:e:e])
+			start = e
+		}
+		b := Batch{Docs: docs, Bytes: len(slab)}
+		slab, ends = nil, nil
+		return fn(b)
+	}
+	for cur.Next(ctx) {
+		if slab == nil {
+			slab = make([]byte, 0, len(cur.Current)*(cur.RemainingBatchLength()+1))
+		}
+		slab = append(slab, cur.Current...)
+		ends = append(ends, len(slab))
+		if cur.RemainingBatchLength() == 0 {
+			if err := flush(); err != nil {
+				return err
+			}
+		}
+	}
+	if err := flush(); err != nil {
+		return err
+	}
+	if err := cur.Err(); err != nil {
+		return fmt.Errorf("%s: scan %s: %w", c.role, ns, err)
+	}
+	return nil
+}
+
+// InsertResult counts an unordered batch insert.
+type InsertResult struct {
+	Inserted   int
+	Duplicates int // documents already present (duplicate _id): "already there"
+}
+
+// Insert writes docs to ns. Unordered inserts go in parallel on the server;
+// ordered ones keep natural order (capped collections). Duplicate _id
+// errors mean the document was copied before (a resumed clone) and are
+// counted, not failed. Document validation is bypassed: the source already
+// accepted these documents under its own rules.
+func (c *Client) Insert(ctx context.Context, ns mlink.Namespace, docs []bson.Raw, ordered bool) (InsertResult, error) {
+	if len(docs) == 0 {
+		return InsertResult{}, nil
+	}
+	opts := options.InsertMany().SetOrdered(ordered).SetBypassDocumentValidation(true)
+	res, err := c.c.Database(ns.DB).Collection(ns.Coll).InsertMany(ctx, docs, opts)
+	if err == nil {
+		return InsertResult{Inserted: len(res.InsertedIDs)}, nil
+	}
+	var bwe driver.BulkWriteException
+	if errors.As(err, &bwe) && bwe.WriteConcernError == nil && len(bwe.WriteErrors) > 0 {
+		dups := 0
+		for _, we := range bwe.WriteErrors {
+			if we.Code != 11000 {
+				return InsertResult{}, fmt.Errorf("%s: insert into %s: %w", c.role, ns, err)
+			}
+			dups++
+		}
+		if !ordered {
+			return InsertResult{Inserted: len(docs) - dups, Duplicates: dups}, nil
+		}
+		// Ordered: the server stopped at the duplicate; write the rest.
+		idx := bwe.WriteErrors[0].Index
+		rest, err := c.Insert(ctx, ns, docs[idx+1:], true)
+		rest.Inserted += idx
+		rest.Duplicates++
+		return rest, err
+	}
+	return InsertResult{}, fmt.Errorf("%s: insert into %s: %w", c.role, ns, err)
+}
+
+func cloneValue(v bson.RawValue) bson.RawValue {
+	v.Value = append([]byte(nil), v.Value...)
+	return v
+}
