@@ -91,6 +91,10 @@ const (
 	Location40571                   = 40571 // OP_MSG without $db
 	Location51024                   = 51024 // batchSize must be non-negative
 	CursorInUse                     = 292
+	CannotIndexParallelArrays       = 171
+	InvalidIndexSpecificationOption = 197
+	AmbiguousIndexKeyPattern        = 201
+	CannotConvertIndexToUnique      = 359
 )
 
 var names = map[int32]string{
@@ -124,6 +128,8 @@ var names = map[int32]string{
 	NotPrimaryNoSecondaryOk:         "NotPrimaryNoSecondaryOk", NotPrimaryOrSecondary: "NotPrimaryOrSecondary",
 	ClientMarkedKilled: "ClientMarkedKilled",
 	InvalidBSON:        "InvalidBSON", UnsupportedOpQueryCommand: "UnsupportedOpQueryCommand", CursorInUse: "CursorInUse",
+	CannotIndexParallelArrays: "CannotIndexParallelArrays", InvalidIndexSpecificationOption: "InvalidIndexSpecificationOption",
+	AmbiguousIndexKeyPattern: "AmbiguousIndexKeyPattern", CannotConvertIndexToUnique: "CannotConvertIndexToUnique",
 }
 
 // Name returns MongoDB's codeName for code, or "Location<code>" as mongod
