@@ -88,6 +88,7 @@ func (s *Server) recordWrite(req *request, e oplogEntry) {
 	if s.oplog != nil {
 		s.oplog(&e)
 	}
+	s.writes.broadcast()
 }
 
 // noopLoop writes a periodic no-op while idle so cluster time advances, as

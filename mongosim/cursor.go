@@ -138,6 +138,18 @@ func (m *cursorManager) release(c *cursor, done bool) {
 	}
 }
 
+// killIn removes a cursor of namespace ns; it reports whether it existed.
+func (m *cursorManager) killIn(id int64, ns string) bool {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	c, ok := m.cursors[id]
+	if !ok || c.ns != ns {
+		return false
+	}
+	delete(m.cursors, id)
+	return true
+}
+
 // kill removes a cursor; it reports whether it existed.
 func (m *cursorManager) kill(id int64) bool {
 	m.mu.Lock()

@@ -54,6 +54,7 @@ type Server struct {
 	clock     clusterClock
 	cursors   *cursorManager
 	oplog     oplogHook // nil until change streams hook in
+	writes    writeSignal
 	processID [12]byte
 	electID   [12]byte
 
