@@ -95,6 +95,11 @@ const (
 	InvalidIndexSpecificationOption = 197
 	AmbiguousIndexKeyPattern        = 201
 	CannotConvertIndexToUnique      = 359
+	CannotBackfillArray             = 34
+	InvalidDBRef                    = 55
+	EmptyFieldName                  = 56
+	NotExactValueField              = 111
+	Location17420                   = 17420 // document to upsert is larger than 16 MiB
 )
 
 var names = map[int32]string{
@@ -127,6 +132,8 @@ var names = map[int32]string{
 	InterruptedDueToReplStateChange: "InterruptedDueToReplStateChange",
 	NotPrimaryNoSecondaryOk:         "NotPrimaryNoSecondaryOk", NotPrimaryOrSecondary: "NotPrimaryOrSecondary",
 	ClientMarkedKilled: "ClientMarkedKilled",
+	CannotBackfillArray: "CannotBackfillArray", InvalidDBRef: "InvalidDBRef", EmptyFieldName: "EmptyFieldName",
+	NotExactValueField: "NotExactValueField",
 	InvalidBSON:        "InvalidBSON", UnsupportedOpQueryCommand: "UnsupportedOpQueryCommand", CursorInUse: "CursorInUse",
 	CannotIndexParallelArrays: "CannotIndexParallelArrays", InvalidIndexSpecificationOption: "InvalidIndexSpecificationOption",
 	AmbiguousIndexKeyPattern: "AmbiguousIndexKeyPattern", CannotConvertIndexToUnique: "CannotConvertIndexToUnique",
