@@ -131,7 +131,7 @@ var names = map[int32]string{
 	InterruptedAtShutdown: "InterruptedAtShutdown", Interrupted: "Interrupted",
 	InterruptedDueToReplStateChange: "InterruptedDueToReplStateChange",
 	NotPrimaryNoSecondaryOk:         "NotPrimaryNoSecondaryOk", NotPrimaryOrSecondary: "NotPrimaryOrSecondary",
-	ClientMarkedKilled: "ClientMarkedKilled",
+	ClientMarkedKilled:  "ClientMarkedKilled",
 	CannotBackfillArray: "CannotBackfillArray", InvalidDBRef: "InvalidDBRef", EmptyFieldName: "EmptyFieldName",
 	NotExactValueField: "NotExactValueField",
 	InvalidBSON:        "InvalidBSON", UnsupportedOpQueryCommand: "UnsupportedOpQueryCommand", CursorInUse: "CursorInUse",
