@@ -216,3 +216,5 @@ func ErrorCode(err error) int {
 }
 
 func cloneRaw(r bson.Raw) bson.Raw { return append(bson.Raw(nil), r...) }
+
+func isNoDocuments(err error) bool { return errors.Is(err, driver.ErrNoDocuments) }

@@ -19,9 +19,9 @@ type ServerInfo struct {
 	Me           string
 	ProcessID    string // topologyVersion.processId: unique per server process
 	MaxWire      int32
-	MaxBatch     int   // maxWriteBatchSize
-	MaxBSONSize  int   // maxBsonObjectSize
-	MaxMessage   int   // maxMessageSizeBytes
+	MaxBatch     int // maxWriteBatchSize
+	MaxBSONSize  int // maxBsonObjectSize
+	MaxMessage   int // maxMessageSizeBytes
 	ClusterTime  bson.Timestamp
 }
 

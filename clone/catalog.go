@@ -1,0 +1,158 @@
+package clone
+
+import (
+	"context"
+	"fmt"
+	"math"
+
+	"go.mongodb.org/mongo-driver/v2/bson"
+
+	"github.com/mlink-dev/mlink"
+	"github.com/mlink-dev/mlink/mongo"
+)
+
+// DisabledTTL is the expireAfterSeconds mlink gives TTL indexes and
+// clustered collections during the sync: the largest value MongoDB accepts,
+// so the target never expires documents the source still holds. The real
+// value is restored at finalize.
+const DisabledTTL = math.MaxInt32
+
+// createCommand builds the create command for a source collection, with the
+// options as listCollections reported them, except clustered-collection
+// expiry which is deferred.
+func createCommand(ci mongo.CollectionInfo) (bson.D, *mlink.Deferred) {
+	cmd := bson.D{{Key: "create", Value: ci.NS.Coll}}
+	var def *mlink.Deferred
+	elems, _ := ci.Options.Elements()
+	for _, e := range elems {
+		if e.Key() == "expireAfterSeconds" && ci.Clustered() {
+			secs := asInt64(e.Value())
+			def = &mlink.Deferred{ID: ci.NS.String() + "/", NS: ci.NS.String(), ExpireAfterSeconds: &secs}
+			continue
+		}
+		cmd = append(cmd, bson.E{Key: e.Key(), Value: e.Value()})
+	}
+	return cmd, def
+}
+
+// targetIndexSpec turns a source index spec into the spec built on the
+// target during the sync: unique indexes are built non-unique (replayed
+// events can pass through transient duplicates, e.g. a key moved from one
+// document to another and applied in another order) and TTL indexes get an
+// expiry that never fires. What was relaxed is returned to be restored at
+// finalize.
+func targetIndexSpec(ns mlink.Namespace, spec bson.Raw) (bson.D, *mlink.Deferred) {
+	name, _ := spec.Lookup("name").StringValueOK()
+	out := bson.D{}
+	def := &mlink.Deferred{ID: ns.String() + "/" + name, NS: ns.String(), Index: name}
+	relaxed := false
+	elems, _ := spec.Elements()
+	for _, e := range elems {
+		switch e.Key() {
+		case "ns": // pre-4.4 servers echo it; createIndexes rejects a mismatch
+			continue
+		case "unique":
+			if b, ok := e.Value().BooleanOK(); ok && b {
+				def.Unique, relaxed = true, true
+				continue
+			}
+		case "expireAfterSeconds":
+			secs := asInt64(e.Value())
+			def.ExpireAfterSeconds, relaxed = &secs, true
+			out = append(out, bson.E{Key: "expireAfterSeconds", Value: int32(DisabledTTL)})
+			continue
+		}
+		out = append(out, bson.E{Key: e.Key(), Value: e.Value()})
+	}
+	if !relaxed {
+		return out, nil
+	}
+	return out, def
+}
+
+// isIDIndex reports the automatic _id index (never created by hand).
+func isIDIndex(spec bson.Raw) bool {
+	name, _ := spec.Lookup("name").StringValueOK()
+	return name == "_id_"
+}
+
+// createCollection creates ns on the target with its source options. An
+// existing collection or view of that name is dropped first: preflight
+// already refused targets holding data unless overwriting was asked for.
+func createCollection(ctx context.Context, dst *mongo.Client, ci mongo.CollectionInfo) (*mlink.Deferred, error) {
+	if err := dropTarget(ctx, dst, ci.NS); err != nil {
+		return nil, err
+	}
+	var cmd bson.D
+	var def *mlink.Deferred
+	if ci.Type == mongo.TypeView {
+		cmd = bson.D{{Key: "create", Value: ci.NS.Coll}}
+		elems, _ := ci.Options.Elements()
+		for _, e := range elems {
+			cmd = append(cmd, bson.E{Key: e.Key(), Value: e.Value()})
+		}
+	} else {
+		cmd, def = createCommand(ci)
+	}
+	if _, err := dst.RunCommand(ctx, ci.NS.DB, cmd); err != nil {
+		return nil, fmt.Errorf("target: create %s: %w", ci.NS, err)
+	}
+	return def, nil
+}
+
+func dropTarget(ctx context.Context, dst *mongo.Client, ns mlink.Namespace) error {
+	_, err := dst.RunCommand(ctx, ns.DB, bson.D{{Key: "drop", Value: ns.Coll}})
+	if err != nil && !mongo.IsNamespaceNotFound(err) {
+		return fmt.Errorf("target: drop %s: %w", ns, err)
+	}
+	return nil
+}
+
+// IndexResult is the outcome of building one collection's indexes.
+type IndexResult struct {
+	Deferred []mlink.Deferred
+	Failures []mlink.IndexFailure
+}
+
+// buildIndexes creates every non-_id index of the source collection on the
+// target, one createIndexes per index so one failure (say, an option the
+// target's version rejects) does not hide the others; failures are
+// reported, not fatal.
+func buildIndexes(ctx context.Context, src, dst *mongo.Client, ns mlink.Namespace) (IndexResult, error) {
+	var res IndexResult
+	specs, err := src.ListIndexes(ctx, ns)
+	if err != nil {
+		return res, err
+	}
+	for _, spec := range specs {
+		if isIDIndex(spec) {
+			continue
+		}
+		ts, def := targetIndexSpec(ns, spec)
+		name, _ := spec.Lookup("name").StringValueOK()
+		_, err := dst.RunCommand(ctx, ns.DB, bson.D{{Key: "createIndexes", Value: ns.Coll}, {Key: "indexes", Value: bson.A{ts}}})
+		if err != nil {
+			if ctx.Err() != nil {
+				return res, ctx.Err()
+			}
+			res.Failures = append(res.Failures, mlink.IndexFailure{Namespace: ns.String(), Index: name, Error: err.Error()})
+			continue
+		}
+		if def != nil {
+			res.Deferred = append(res.Deferred, *def)
+		}
+	}
+	return res, nil
+}
+
+func asInt64(v bson.RawValue) int64 {
+	switch v.Type {
+	case bson.TypeInt32:
+		return int64(v.Int32())
+	case bson.TypeInt64:
+		return v.Int64()
+	case bson.TypeDouble:
+		return int64(v.Double())
+	}
+	return 0
+}
