@@ -173,7 +173,13 @@ func (s *Store) newCollection(db, name string, o *collOptions) *Collection {
 	case o.clusteredLegacy:
 		c.indexes = nil
 	default:
-		c.indexes = []*Index{newIDIndex()}
+		id := newIDIndex()
+		if o.collation != nil {
+			// The _id index inherits the collection's default collation.
+			id.spec = bsonkit.D("v", bsonkit.Int32(2), "key", bsonkit.DocValue(id.key), "name", bsonkit.String(IDIndexName),
+				"collation", bsonkit.DocValue(o.collation))
+		}
+		c.indexes = []*Index{id}
 	}
 	return c
 }
