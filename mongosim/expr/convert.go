@@ -48,7 +48,9 @@ type convertExpr struct {
 
 func compileConvert(name string, args bsoncore.Value) (Expr, error) {
 	a, err := namedArgs(args, []string{"input", "to", "onError", "onNull", "format", "base", "byteOrder"},
-		func(k string) error { return mongoerr.New(mongoerr.FailedToParse, "$convert found an unknown argument: %s", k) },
+		func(k string) error {
+			return mongoerr.New(mongoerr.FailedToParse, "$convert found an unknown argument: %s", k)
+		},
 		func() error {
 			return mongoerr.New(mongoerr.FailedToParse, "$convert expects an object of named arguments but found: %s", TypeName(args.Type))
 		})
@@ -478,4 +480,3 @@ func ValueString(v bsoncore.Value) string {
 	}
 	return v.String()
 }
-

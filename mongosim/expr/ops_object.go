@@ -289,7 +289,9 @@ type zipExpr struct {
 func compileZip(name string, args bsoncore.Value) (Expr, error) {
 	a, err := namedArgs(args, []string{"inputs", "defaults", "useLongestLength"},
 		func(k string) error { return mongoerr.New(34464, "$zip found an unknown argument: %s", k) },
-		func() error { return mongoerr.New(34460, "$zip only supports an object as an argument, found %s", TypeName(args.Type)) })
+		func() error {
+			return mongoerr.New(34460, "$zip only supports an object as an argument, found %s", TypeName(args.Type))
+		})
 	if err != nil {
 		return nil, err
 	}

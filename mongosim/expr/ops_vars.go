@@ -257,7 +257,9 @@ type reduceExpr struct{ input, initial, in Expr }
 func compileReduce(name string, args bsoncore.Value) (Expr, error) {
 	a, err := namedArgs(args, []string{"input", "initialValue", "in"},
 		func(k string) error { return mongoerr.New(40076, "$reduce found an unknown argument: %s", k) },
-		func() error { return mongoerr.New(40075, "$reduce requires an object as an argument, found: %s", TypeName(args.Type)) })
+		func() error {
+			return mongoerr.New(40075, "$reduce requires an object as an argument, found: %s", TypeName(args.Type))
+		})
 	if err != nil {
 		return nil, err
 	}

@@ -154,7 +154,9 @@ type regexOpExpr struct {
 func compileRegexOp(name string, args bsoncore.Value) (Expr, error) {
 	a, err := namedArgs(args, []string{"input", "regex", "options"},
 		func(k string) error { return mongoerr.New(31024, "%s found an unknown field: %s", name, k) },
-		func() error { return mongoerr.New(51103, "%s expects an object of named arguments but found: %s", name, TypeName(args.Type)) })
+		func() error {
+			return mongoerr.New(51103, "%s expects an object of named arguments but found: %s", name, TypeName(args.Type))
+		})
 	if err != nil {
 		return nil, err
 	}
