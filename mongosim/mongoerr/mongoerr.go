@@ -91,6 +91,7 @@ const (
 	Location40571                   = 40571 // OP_MSG without $db
 	Location51024                   = 51024 // batchSize must be non-negative
 	CursorInUse                     = 292
+	QueryPlanKilled                 = 175
 	CannotIndexParallelArrays       = 171
 	InvalidIndexSpecificationOption = 197
 	AmbiguousIndexKeyPattern        = 201
@@ -134,7 +135,7 @@ var names = map[int32]string{
 	ClientMarkedKilled:  "ClientMarkedKilled",
 	CannotBackfillArray: "CannotBackfillArray", InvalidDBRef: "InvalidDBRef", EmptyFieldName: "EmptyFieldName",
 	NotExactValueField: "NotExactValueField",
-	InvalidBSON:        "InvalidBSON", UnsupportedOpQueryCommand: "UnsupportedOpQueryCommand", CursorInUse: "CursorInUse",
+	InvalidBSON:        "InvalidBSON", UnsupportedOpQueryCommand: "UnsupportedOpQueryCommand", CursorInUse: "CursorInUse", QueryPlanKilled: "QueryPlanKilled",
 	CannotIndexParallelArrays: "CannotIndexParallelArrays", InvalidIndexSpecificationOption: "InvalidIndexSpecificationOption",
 	AmbiguousIndexKeyPattern: "AmbiguousIndexKeyPattern", CannotConvertIndexToUnique: "CannotConvertIndexToUnique",
 }
