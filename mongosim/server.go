@@ -18,6 +18,8 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/mlink-dev/mlink/mongosim/store"
 )
 
 // Options configure a server. The zero value is a usable 8.0 primary of
@@ -48,8 +50,8 @@ type Server struct {
 	started time.Time
 
 	// mu guards store: write lock for writes and DDL, read lock per read batch.
-	mu sync.RWMutex
-	// store *store.Store: wired in once mongosim/store lands
+	mu    sync.RWMutex
+	store *store.Store
 
 	clock     clusterClock
 	cursors   *cursorManager
@@ -112,10 +114,10 @@ func Start(ctx context.Context, opts Options) (*Server, error) {
 		addr:    ln.Addr().String(),
 		log:     opts.Logger,
 		started: time.Now(),
-		// store: store.New(),
-		ctx:    sctx,
-		cancel: cancel,
-		conns:  make(map[*conn]struct{}),
+		store:   store.New(),
+		ctx:     sctx,
+		cancel:  cancel,
+		conns:   make(map[*conn]struct{}),
 	}
 	s.cursors = newCursorManager(s)
 	_, _ = rand.Read(s.processID[:])
@@ -270,6 +272,9 @@ func parseVersion(v string) (versionInfo, error) {
 	vi.fcv = fmt.Sprintf("%d.%d", vi.parts[0], vi.parts[1])
 	return vi, nil
 }
+
+// timeNow is the wall clock (one place to read it).
+func timeNow() time.Time { return time.Now() }
 
 func hostname() string {
 	h, err := os.Hostname()

@@ -1,0 +1,175 @@
+package mongosim
+
+import (
+	"context"
+	"slices"
+	"strings"
+
+	"go.mongodb.org/mongo-driver/v2/x/bsonx/bsoncore"
+
+	"github.com/mlink-dev/mlink/mongosim/bsonkit"
+	"github.com/mlink-dev/mlink/mongosim/mongoerr"
+	"github.com/mlink-dev/mlink/mongosim/store"
+)
+
+func init() {
+	register(command{name: "count", handler: handleCount, lock: lockRead})
+	register(command{name: "distinct", handler: handleDistinct, lock: lockRead})
+}
+
+var (
+	countFields    = fieldSet("count", "query", "limit", "skip", "hint", "collation", "fields", "readConcern")
+	distinctFields = fieldSet("distinct", "key", "query", "collation", "hint")
+)
+
+func handleCount(_ context.Context, req *request) (bsoncore.Document, error) {
+	if err := checkFields(req, countFields); err != nil {
+		return nil, err
+	}
+	coll, err := collectionArg(req)
+	if err != nil {
+		return nil, err
+	}
+	qdoc, err := checkFilterArg("count", "query", req.arg("query"))
+	if err != nil {
+		return nil, err
+	}
+	f, err := compileFilter(qdoc)
+	if err != nil {
+		return nil, err
+	}
+	var limit, skip int64
+	if v := req.arg("limit"); bsonkit.IsNumber(v.Type) {
+		if limit, err = intArg("count", "limit", v); err != nil {
+			return nil, err
+		}
+		if limit < 0 {
+			limit = -limit // count treats a negative limit as its absolute value
+		}
+	}
+	if skip, err = nonNegative("count", "skip", req.arg("skip")); err != nil {
+		return nil, err
+	}
+	c := req.srv.store.Collection(req.db, coll)
+	if c != nil && c.Kind == store.KindView {
+		return nil, mongoerr.New(mongoerr.CommandNotSupportedOnView, "count on views is not supported yet")
+	}
+	if err := checkHint(c, req.arg("hint")); err != nil {
+		return nil, err
+	}
+	var n int64
+	if c != nil {
+		if f.empty {
+			n = c.Count()
+		} else {
+			sc := scanner{plan: planScan(f, nil, req.arg("hint"))}
+			sc.run(c, func(r store.Record) verdict {
+				if ok, _ := f.match(r.Doc); ok {
+					n++
+				}
+				return take
+			})
+		}
+	}
+	n = max(0, n-skip)
+	if limit > 0 {
+		n = min(n, limit)
+	}
+	return bsonkit.D("n", bsonkit.Int32(int32(n))), nil
+}
+
+func handleDistinct(_ context.Context, req *request) (bsoncore.Document, error) {
+	if err := checkFields(req, distinctFields); err != nil {
+		return nil, err
+	}
+	coll, err := collectionArg(req)
+	if err != nil {
+		return nil, err
+	}
+	kv := req.arg("key")
+	if kv.Type != bsoncore.TypeString {
+		if bsonkit.IsMissing(kv) {
+			return nil, mongoerr.New(mongoerr.Location40414, "BSON field 'distinct.key' is missing but a required field")
+		}
+		return nil, mongoerr.New(mongoerr.TypeMismatch,
+			"BSON field 'distinct.key' is the wrong type '%s', expected type 'string'", typeName(kv.Type))
+	}
+	key := kv.StringValue()
+	qdoc, err := checkFilterArg("distinct", "query", req.arg("query"))
+	if err != nil {
+		return nil, err
+	}
+	f, err := compileFilter(qdoc)
+	if err != nil {
+		return nil, err
+	}
+	c := req.srv.store.Collection(req.db, coll)
+	if c != nil && c.Kind == store.KindView {
+		return nil, mongoerr.New(mongoerr.CommandNotSupportedOnView, "distinct on views is not supported yet")
+	}
+	var vals []bsoncore.Value
+	if c != nil {
+		sc := scanner{plan: planScan(f, nil, req.arg("hint"))}
+		sc.run(c, func(r store.Record) verdict {
+			if ok, _ := f.match(r.Doc); ok {
+				for _, v := range lookupPath(r.Doc, key) {
+					// Arrays contribute their elements, as distinct documents.
+					if v.Type == bsoncore.TypeArray {
+						vals = append(vals, bsonkit.Values(v)...)
+					} else {
+						vals = append(vals, v)
+					}
+				}
+			}
+			return take
+		})
+	}
+	// mongod collects into a set ordered by BSON comparison.
+	slices.SortStableFunc(vals, bsonkit.Compare)
+	vals = slices.CompactFunc(vals, bsonkit.Equal)
+	return bsonkit.D("values", bsonkit.Array(vals...)), nil
+}
+
+// lookupPath returns the values at a dotted path with MongoDB's array
+// traversal: "a.b" over {a: [{b: 1}, {b: 2}]} yields 1 and 2; numeric
+// components index arrays. Missing values are omitted.
+func lookupPath(doc bsoncore.Document, path string) []bsoncore.Value {
+	var out []bsoncore.Value
+	var walk func(v bsoncore.Value, parts []string)
+	walk = func(v bsoncore.Value, parts []string) {
+		if len(parts) == 0 {
+			out = append(out, v)
+			return
+		}
+		switch v.Type {
+		case bsoncore.TypeEmbeddedDocument:
+			if e, err := v.Document().LookupErr(parts[0]); err == nil {
+				walk(e, parts[1:])
+			}
+		case bsoncore.TypeArray:
+			if e, err := bsoncore.Document(v.Array()).LookupErr(parts[0]); err == nil && isDigits(parts[0]) {
+				walk(e, parts[1:])
+				return
+			}
+			for _, e := range bsonkit.Values(v) {
+				if e.Type == bsoncore.TypeEmbeddedDocument {
+					walk(e, parts)
+				}
+			}
+		}
+	}
+	walk(bsonkit.DocValue(doc), strings.Split(path, "."))
+	return out
+}
+
+func isDigits(s string) bool {
+	if s == "" {
+		return false
+	}
+	for _, c := range s {
+		if c < '0' || c > '9' {
+			return false
+		}
+	}
+	return true
+}

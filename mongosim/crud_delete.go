@@ -1,0 +1,147 @@
+package mongosim
+
+import (
+	"context"
+
+	"go.mongodb.org/mongo-driver/v2/x/bsonx/bsoncore"
+
+	"github.com/mlink-dev/mlink/mongosim/bsonkit"
+	"github.com/mlink-dev/mlink/mongosim/mongoerr"
+	"github.com/mlink-dev/mlink/mongosim/store"
+)
+
+func init() {
+	register(command{name: "delete", handler: handleDelete, lock: lockWrite, counter: func(*serverStats) {}})
+}
+
+var (
+	deleteFields     = fieldSet("delete", "deletes", "ordered", "let", "bypassDocumentValidation")
+	deleteStmtFields = fieldSet("q", "limit", "hint", "collation")
+)
+
+func handleDelete(_ context.Context, req *request) (bsoncore.Document, error) {
+	if err := checkFields(req, deleteFields); err != nil {
+		return nil, err
+	}
+	coll, err := collectionArg(req)
+	if err != nil {
+		return nil, err
+	}
+	stmts, err := req.docs("deletes")
+	if err != nil {
+		return nil, err
+	}
+	ordered, err := boolArg("delete", "ordered", req.arg("ordered"), true)
+	if err != nil {
+		return nil, err
+	}
+	if err := checkBatchSize(len(stmts)); err != nil {
+		return nil, err
+	}
+	if err := checkWritableNS(req.db, coll); err != nil {
+		return nil, err
+	}
+	s := req.srv
+	c := s.store.Collection(req.db, coll)
+	if c != nil && c.Kind == store.KindView {
+		return nil, mongoerr.New(mongoerr.CommandNotSupportedOnView, "Namespace %s is a view, not a collection", c.Namespace())
+	}
+	var werrs writeErrorList
+	n := 0
+	for i, st := range stmts {
+		s.stats.delete.Add(1)
+		k, err := s.deleteOne(req, c, st)
+		n += k
+		if err != nil {
+			werrs.add(i, err)
+			if ordered {
+				break
+			}
+		}
+	}
+	out := bsonkit.Doc{{Key: "n", Value: bsonkit.Int32(int32(n))}}
+	if !werrs.empty() {
+		out.Append("writeErrors", werrs.value())
+	}
+	return out.Bytes(), nil
+}
+
+// deleteOne runs one delete statement {q, limit}; it returns how many
+// documents it removed.
+func (s *Server) deleteOne(req *request, c *store.Collection, st bsoncore.Document) (int, error) {
+	if err := checkStmtFields("delete.deletes", st, deleteStmtFields); err != nil {
+		return 0, err
+	}
+	qv, err := st.LookupErr("q")
+	if err != nil {
+		return 0, mongoerr.New(mongoerr.Location40414, "BSON field 'delete.deletes.q' is missing but a required field")
+	}
+	q, err := checkFilterArg("delete.deletes", "q", qv)
+	if err != nil {
+		return 0, err
+	}
+	lv, err := st.LookupErr("limit")
+	if err != nil {
+		return 0, mongoerr.New(mongoerr.Location40414, "BSON field 'delete.deletes.limit' is missing but a required field")
+	}
+	limit, err := intArg("delete.deletes", "limit", lv)
+	if err != nil {
+		return 0, err
+	}
+	if limit != 0 && limit != 1 {
+		return 0, mongoerr.New(mongoerr.FailedToParse, "The limit field in delete objects must be 0 or 1. Got %d", limit)
+	}
+	f, err := compileFilter(q)
+	if err != nil {
+		return 0, err
+	}
+	if c == nil {
+		return 0, nil
+	}
+	hint, _ := st.LookupErr("hint")
+	if err := checkHint(c, hint); err != nil {
+		return 0, err
+	}
+	rids := matchingRecords(c, f, nil, hint, int(limit))
+	uuid := c.UUID
+	for _, r := range rids {
+		old := c.Delete(r.RID)
+		if old == nil {
+			continue
+		}
+		s.recordWrite(req, oplogEntry{Op: "d", NS: c.Namespace(), UI: &uuid, O: bsonkit.D("_id", r.ID)})
+	}
+	return len(rids), nil
+}
+
+// matchingRecords returns the records matching f in plan order, at most
+// max (0 = all). Collected first so writes never disturb the scan.
+func matchingRecords(c *store.Collection, f *compiledFilter, sort *sortSpec, hint bsoncore.Value, max int) []store.Record {
+	var out []store.Record
+	sc := scanner{plan: planScan(f, sort, hint)}
+	sc.run(c, func(r store.Record) verdict {
+		if ok, _ := f.match(r.Doc); !ok {
+			return take
+		}
+		out = append(out, r)
+		if max > 0 && len(out) >= max && sort == nil {
+			return takeStop
+		}
+		return take
+	})
+	return out
+}
+
+// checkStmtFields rejects unknown fields of a write statement.
+func checkStmtFields(prefix string, st bsoncore.Document, allowed map[string]bool) error {
+	elems, err := st.Elements()
+	if err != nil {
+		return mongoerr.New(mongoerr.InvalidBSON, "invalid statement: %v", err)
+	}
+	for _, e := range elems {
+		if !allowed[e.Key()] {
+			return mongoerr.New(mongoerr.Location40415, "BSON field '%s.%s' is an unknown field.", prefix, e.Key())
+		}
+	}
+	return nil
+}

@@ -1,0 +1,242 @@
+package mongosim
+
+import (
+	"context"
+	"slices"
+
+	"go.mongodb.org/mongo-driver/v2/x/bsonx/bsoncore"
+
+	"github.com/mlink-dev/mlink/mongosim/bsonkit"
+	"github.com/mlink-dev/mlink/mongosim/mongoerr"
+	"github.com/mlink-dev/mlink/mongosim/store"
+)
+
+func init() {
+	register(command{name: "find", handler: handleFind, counter: func(s *serverStats) { s.query.Add(1) }})
+}
+
+var findFields = fieldSet("find", "filter", "sort", "projection", "hint", "skip", "limit", "batchSize",
+	"singleBatch", "max", "min", "returnKey", "showRecordId", "tailable", "oplogReplay", "noCursorTimeout",
+	"awaitData", "allowPartialResults", "collation", "allowDiskUse", "let", "readOnce", "term",
+	"$_requestResumeToken", "$_resumeAfter", "includeQueryStatsMetrics")
+
+// findArgs is a parsed find command (also built by count/distinct).
+type findArgs struct {
+	coll        string
+	filter      *compiledFilter
+	sort        *sortSpec
+	proj        docProjector
+	hint        bsoncore.Value
+	skip        int64
+	limit       int64 // 0 = none
+	batchSize   int   // -1 = default
+	singleBatch bool
+	tailable    bool
+	awaitData   bool
+	noTimeout   bool
+}
+
+func nonNegative(cmd, field string, v bsoncore.Value) (int64, error) {
+	if bsonkit.IsMissing(v) || v.Type == bsoncore.TypeNull {
+		return 0, nil
+	}
+	n, err := intArg(cmd, field, v)
+	if err != nil {
+		return 0, err
+	}
+	if n < 0 {
+		return 0, mongoerr.New(mongoerr.Location51024, "BSON field '%s' value must be >= 0, actual value '%d'", field, n)
+	}
+	return n, nil
+}
+
+func parseFind(req *request) (*findArgs, error) {
+	if err := checkFields(req, findFields); err != nil {
+		return nil, err
+	}
+	coll, err := collectionArg(req)
+	if err != nil {
+		return nil, err
+	}
+	a := &findArgs{coll: coll, batchSize: -1, hint: req.arg("hint")}
+	fdoc, err := checkFilterArg("find", "filter", req.arg("filter"))
+	if err != nil {
+		return nil, err
+	}
+	if a.filter, err = compileFilter(fdoc); err != nil {
+		return nil, err
+	}
+	sdoc, err := checkFilterArg("find", "sort", req.arg("sort"))
+	if err != nil {
+		return nil, err
+	}
+	if len(sdoc) > 5 {
+		if a.sort, err = compileSort(sdoc); err != nil {
+			return nil, err
+		}
+	}
+	pdoc, err := checkFilterArg("find", "projection", req.arg("projection"))
+	if err != nil {
+		return nil, err
+	}
+	if a.proj, err = compileProjection(pdoc); err != nil {
+		return nil, err
+	}
+	if a.skip, err = nonNegative("find", "skip", req.arg("skip")); err != nil {
+		return nil, err
+	}
+	if a.limit, err = nonNegative("find", "limit", req.arg("limit")); err != nil {
+		return nil, err
+	}
+	if v := req.arg("batchSize"); !bsonkit.IsMissing(v) {
+		n, err := nonNegative("find", "batchSize", v)
+		if err != nil {
+			return nil, err
+		}
+		a.batchSize = int(n)
+	}
+	for _, f := range []struct {
+		name string
+		dst  *bool
+	}{{"singleBatch", &a.singleBatch}, {"tailable", &a.tailable}, {"awaitData", &a.awaitData}, {"noCursorTimeout", &a.noTimeout}} {
+		if *f.dst, err = boolArg("find", f.name, req.arg(f.name), false); err != nil {
+			return nil, err
+		}
+	}
+	if a.awaitData && !a.tailable {
+		return nil, mongoerr.New(mongoerr.FailedToParse, "Cannot set 'awaitData' without also setting 'tailable'")
+	}
+	if a.tailable && a.sort != nil && a.sort.natural == 0 {
+		return nil, mongoerr.New(mongoerr.BadValue, "cannot use tailable option with a sort other than {$natural: 1}")
+	}
+	return a, nil
+}
+
+func handleFind(ctx context.Context, req *request) (bsoncore.Document, error) {
+	a, err := parseFind(req)
+	if err != nil {
+		return nil, err
+	}
+	s := req.srv
+	ns := req.ns(a.coll)
+	s.mu.RLock()
+	c := s.store.Collection(req.db, a.coll)
+	if c != nil && c.Kind == store.KindView {
+		s.mu.RUnlock()
+		return s.findOnView(ctx, req, c, a)
+	}
+	if err := checkHint(c, a.hint); err != nil {
+		s.mu.RUnlock()
+		return nil, err
+	}
+	if a.tailable {
+		if capped, _, _ := cappedOf(c); !capped {
+			s.mu.RUnlock()
+			return nil, mongoerr.New(mongoerr.BadValue, "error processing query: ns=%s tailable cursor requested on non capped collection", ns)
+		}
+	}
+	remaining := -1
+	if a.limit > 0 {
+		remaining = int(a.limit)
+	}
+	cur := &cursor{ns: ns, remaining: remaining, tailable: a.tailable, awaitData: a.awaitData, noTimeout: a.noTimeout}
+	if c == nil {
+		s.mu.RUnlock()
+		cur.src = &sliceSource{}
+		return s.firstBatch(ctx, cur, a.batchSize, a.singleBatch)
+	}
+	plan := planScan(a.filter, a.sort, a.hint)
+	if a.sort != nil && a.sort.natural == 0 && a.sort.idDir == 0 {
+		// In-memory sort: materialise now, under this read lock.
+		docs, err := sortedMatches(c, a, plan)
+		s.mu.RUnlock()
+		if err != nil {
+			return nil, err
+		}
+		cur.src = &sliceSource{docs: docs}
+		cur.remaining = -1 // limit already applied
+		return s.firstBatch(ctx, cur, a.batchSize, a.singleBatch)
+	}
+	uuid := c.UUID
+	s.mu.RUnlock()
+	cur.src = &findSource{srv: s, db: req.db, coll: a.coll, uuid: uuid, filter: a.filter, proj: a.proj,
+		skip: int(a.skip), sc: scanner{plan: plan, tailable: a.tailable}}
+	return s.firstBatch(ctx, cur, a.batchSize, a.singleBatch)
+}
+
+func cappedOf(c *store.Collection) (bool, int64, int64) {
+	if c == nil {
+		return false, 0, 0
+	}
+	return c.Capped()
+}
+
+// checkHint accepts {$natural: ±1}, a key pattern or the name of an existing
+// index; anything else is BadValue as on mongod.
+func checkHint(c *store.Collection, hint bsoncore.Value) error {
+	switch hint.Type {
+	case 0:
+		return nil
+	case bsoncore.TypeString:
+		if c == nil || c.Index(hint.StringValue()) != nil {
+			return nil
+		}
+	case bsoncore.TypeEmbeddedDocument:
+		d := hint.Document()
+		if len(d) <= 5 {
+			return nil
+		}
+		if _, err := d.LookupErr("$natural"); err == nil {
+			return nil
+		}
+		if c == nil || len(c.FindIndexByKey(d)) > 0 {
+			return nil
+		}
+	default:
+		return mongoerr.New(mongoerr.FailedToParse, "hint must be a string or an object")
+	}
+	return mongoerr.New(mongoerr.BadValue, "error processing query: planner returned error :: caused by :: hint provided does not correspond to an existing index")
+}
+
+type matchedDoc struct {
+	doc bsoncore.Document
+	pos int
+}
+
+// sortedMatches runs an in-memory sort: all matches, sorted (stable, so
+// ties keep scan order), then skip, limit and projection.
+func sortedMatches(c *store.Collection, a *findArgs, plan scanPlan) ([]bsoncore.Document, error) {
+	var all []matchedDoc
+	sc := scanner{plan: plan}
+	sc.run(c, func(r store.Record) verdict {
+		if ok, pos := a.filter.match(r.Doc); ok {
+			all = append(all, matchedDoc{r.Doc, pos})
+		}
+		return take
+	})
+	slices.SortStableFunc(all, func(x, y matchedDoc) int { return a.sort.s.Compare(x.doc, y.doc) })
+	if a.skip >= int64(len(all)) {
+		return nil, nil
+	}
+	all = all[a.skip:]
+	if a.limit > 0 && a.limit < int64(len(all)) {
+		all = all[:a.limit]
+	}
+	out := make([]bsoncore.Document, len(all))
+	for i, m := range all {
+		out[i] = m.doc
+		if a.proj != nil {
+			var err error
+			if out[i], err = a.proj.Apply(m.doc, m.pos); err != nil {
+				return nil, err
+			}
+		}
+	}
+	return out, nil
+}
+
+// findOnView answers a find on a view: the view pipeline, then the find's
+// filter/sort/skip/limit/projection as stages.
+func (s *Server) findOnView(ctx context.Context, req *request, view *store.Collection, a *findArgs) (bsoncore.Document, error) {
+	return nil, mongoerr.New(mongoerr.CommandNotSupportedOnView, "find on views is not supported yet: %s", view.Namespace())
+}

@@ -1,0 +1,71 @@
+package mongosim
+
+import (
+	"go.mongodb.org/mongo-driver/v2/x/bsonx/bsoncore"
+
+	"github.com/mlink-dev/mlink/mongosim/bsonkit"
+	"github.com/mlink-dev/mlink/mongosim/mongoerr"
+)
+
+// The CRUD handlers see filters, sorts and projections through these small
+// interfaces so the planner does not depend on how package query builds
+// them. query.Matcher / query.Sort / query.Projection satisfy them.
+
+type filterMatcher interface {
+	Match(doc bsoncore.Document) bool
+	// MatchPos also reports the matched array position for positional `$`.
+	MatchPos(doc bsoncore.Document) (bool, int)
+}
+
+// idBounds are the _id constraints a filter implies (query.Bounds).
+type idBounds struct {
+	eq             []bsoncore.Value
+	hasEq          bool
+	lo, hi         bsoncore.Value // Missing = unbounded
+	loIncl, hiIncl bool
+}
+
+type docSorter interface {
+	Compare(a, b bsoncore.Document) int
+}
+
+type docProjector interface {
+	Apply(doc bsoncore.Document, matchPos int) (bsoncore.Document, error)
+}
+
+// compiledFilter is a filter ready for planning and matching.
+type compiledFilter struct {
+	m         filterMatcher
+	bounds    idBounds
+	hasBounds bool
+	// empty: the filter is {} and matches everything (no per-doc work).
+	empty bool
+	// equalities seed upserts.
+	equalities bsonkit.Doc
+}
+
+func (f *compiledFilter) match(doc bsoncore.Document) (bool, int) {
+	if f.empty {
+		return true, -1
+	}
+	return f.m.MatchPos(doc)
+}
+
+// sortSpec is a compiled sort plus what the planner needs to know.
+type sortSpec struct {
+	s docSorter
+	// natural is ±1 for {$natural: ±1}; idDir is ±1 for {_id: ±1}; 0 otherwise.
+	natural, idDir int
+}
+
+// checkFilterArg validates a filter-like argument's type.
+func checkFilterArg(cmd, field string, v bsoncore.Value) (bsoncore.Document, error) {
+	switch v.Type {
+	case 0, bsoncore.TypeNull:
+		return nil, nil
+	case bsoncore.TypeEmbeddedDocument:
+		return v.Document(), nil
+	}
+	return nil, mongoerr.New(mongoerr.TypeMismatch,
+		"BSON field '%s.%s' is the wrong type '%s', expected type 'object'", cmd, field, typeName(v.Type))
+}
