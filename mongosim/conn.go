@@ -28,10 +28,10 @@ func (c *conn) serve() {
 	defer c.srv.removeConn(c)
 	defer c.nc.Close()
 	r := bufio.NewReaderSize(c.nc, 64<<10)
-	var buf []byte
 	for {
-		h, body, err := wire.ReadMessage(r, buf)
-		buf = body
+		// A fresh buffer per message: cursors keep filters, bounds and
+		// projections that alias their request past this loop iteration.
+		h, body, err := wire.ReadMessage(r, nil)
 		if err != nil {
 			if !errors.Is(err, io.EOF) && !errors.Is(err, net.ErrClosed) && c.srv.ctx.Err() == nil {
 				c.srv.log.Debug("closing connection", "conn", c.id, "err", err)
@@ -43,9 +43,6 @@ func (c *conn) serve() {
 				c.srv.log.Debug("closing connection", "conn", c.id, "err", err)
 			}
 			return
-		}
-		if cap(buf) > 1<<20 {
-			buf = nil // do not pin a large request buffer on an idle connection
 		}
 	}
 }

@@ -106,6 +106,21 @@ func runCmd(t *testing.T, db *mongo.Database, cmd any) bson.Raw {
 	return raw
 }
 
+// runWrite runs a write command and returns its raw reply; write errors
+// (writeErrors in an ok:1 reply) are not failures here, callers check them.
+func runWrite(t *testing.T, db *mongo.Database, cmd any) bson.Raw {
+	t.Helper()
+	raw, err := db.RunCommand(ctxT(t), cmd).Raw()
+	var we mongo.WriteException
+	if err != nil && !errors.As(err, &we) {
+		t.Fatalf("command %v: %v", cmd, err)
+	}
+	if raw == nil {
+		t.Fatalf("command %v: no reply document (%v)", cmd, err)
+	}
+	return raw
+}
+
 // cmdErr runs a command that must fail and returns its error.
 func cmdErr(t *testing.T, db *mongo.Database, cmd any) error {
 	t.Helper()

@@ -232,6 +232,29 @@ func TestWireDocumentSequence(t *testing.T) {
 	}
 }
 
+// seqMsg builds an OP_MSG with a body and one document sequence.
+func seqMsg(reqID int32, body []byte, ident string, docs ...[]byte) []byte {
+	var m []byte
+	m = binary.LittleEndian.AppendUint32(m, 0)
+	m = binary.LittleEndian.AppendUint32(m, uint32(reqID))
+	m = binary.LittleEndian.AppendUint32(m, 0)
+	m = binary.LittleEndian.AppendUint32(m, uint32(wire.OpMsg))
+	m = binary.LittleEndian.AppendUint32(m, 0)
+	m = append(m, 0)
+	m = append(m, body...)
+	m = append(m, 1)
+	seqStart := len(m)
+	m = binary.LittleEndian.AppendUint32(m, 0)
+	m = append(m, ident...)
+	m = append(m, 0)
+	for _, d := range docs {
+		m = append(m, d...)
+	}
+	binary.LittleEndian.PutUint32(m[seqStart:], uint32(len(m)-seqStart))
+	binary.LittleEndian.PutUint32(m, uint32(len(m)))
+	return m
+}
+
 func TestWireMissingDB(t *testing.T) {
 	c := dialRaw(t)
 	c.write(msg(t, 41, 0, bson.D{{Key: "ping", Value: 1}}))
