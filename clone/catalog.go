@@ -17,10 +17,10 @@ import (
 // value is restored at finalize.
 const DisabledTTL = math.MaxInt32
 
-// createCommand builds the create command for a source collection, with the
+// CreateCommand builds the create command for a source collection, with the
 // options as listCollections reported them, except clustered-collection
 // expiry which is deferred.
-func createCommand(ci mongo.CollectionInfo) (bson.D, *mlink.Deferred) {
+func CreateCommand(ci mongo.CollectionInfo) (bson.D, *mlink.Deferred) {
 	cmd := bson.D{{Key: "create", Value: ci.NS.Coll}}
 	var def *mlink.Deferred
 	elems, _ := ci.Options.Elements()
@@ -35,13 +35,13 @@ func createCommand(ci mongo.CollectionInfo) (bson.D, *mlink.Deferred) {
 	return cmd, def
 }
 
-// targetIndexSpec turns a source index spec into the spec built on the
+// TargetIndexSpec turns a source index spec into the spec built on the
 // target during the sync: unique indexes are built non-unique (replayed
 // events can pass through transient duplicates, e.g. a key moved from one
 // document to another and applied in another order) and TTL indexes get an
 // expiry that never fires. What was relaxed is returned to be restored at
 // finalize.
-func targetIndexSpec(ns mlink.Namespace, spec bson.Raw) (bson.D, *mlink.Deferred) {
+func TargetIndexSpec(ns mlink.Namespace, spec bson.Raw) (bson.D, *mlink.Deferred) {
 	name, _ := spec.Lookup("name").StringValueOK()
 	out := bson.D{}
 	def := &mlink.Deferred{ID: ns.String() + "/" + name, NS: ns.String(), Index: name}
@@ -92,7 +92,7 @@ func createCollection(ctx context.Context, dst *mongo.Client, ci mongo.Collectio
 			cmd = append(cmd, bson.E{Key: e.Key(), Value: e.Value()})
 		}
 	} else {
-		cmd, def = createCommand(ci)
+		cmd, def = CreateCommand(ci)
 	}
 	if _, err := dst.RunCommand(ctx, ci.NS.DB, cmd); err != nil {
 		return nil, fmt.Errorf("target: create %s: %w", ci.NS, err)
@@ -128,7 +128,7 @@ func buildIndexes(ctx context.Context, src, dst *mongo.Client, ns mlink.Namespac
 		if isIDIndex(spec) {
 			continue
 		}
-		ts, def := targetIndexSpec(ns, spec)
+		ts, def := TargetIndexSpec(ns, spec)
 		name, _ := spec.Lookup("name").StringValueOK()
 		_, err := dst.RunCommand(ctx, ns.DB, bson.D{{Key: "createIndexes", Value: ns.Coll}, {Key: "indexes", Value: bson.A{ts}}})
 		if err != nil {

@@ -71,3 +71,24 @@ func (m *Meta) Drop(ctx context.Context, coll string) error {
 	}
 	return nil
 }
+
+// Find loads the documents of coll matching filter into out (a pointer to
+// a slice).
+func (m *Meta) Find(ctx context.Context, coll string, filter bson.D, out any) error {
+	cur, err := m.c.c.Database(mlink.MetaDB).Collection(coll).Find(ctx, filter)
+	if err != nil {
+		return fmt.Errorf("target: load %s.%s: %w", mlink.MetaDB, coll, err)
+	}
+	if err := cur.All(ctx, out); err != nil {
+		return fmt.Errorf("target: load %s.%s: %w", mlink.MetaDB, coll, err)
+	}
+	return nil
+}
+
+// DeleteMany removes the documents of coll matching filter.
+func (m *Meta) DeleteMany(ctx context.Context, coll string, filter bson.D) error {
+	if _, err := m.c.c.Database(mlink.MetaDB).Collection(coll).DeleteMany(ctx, filter); err != nil {
+		return fmt.Errorf("target: delete from %s.%s: %w", mlink.MetaDB, coll, err)
+	}
+	return nil
+}

@@ -1,0 +1,256 @@
+package repl
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"hash/maphash"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"go.mongodb.org/mongo-driver/v2/bson"
+	"golang.org/x/sync/errgroup"
+
+	"github.com/mlink-dev/mlink"
+	"github.com/mlink-dev/mlink/mongo"
+)
+
+// ErrHistoryLost is returned when the source no longer holds the changes
+// replication must resume from.
+var ErrHistoryLost = errors.New("source change history lost")
+
+// Replicator applies the source's changes to the target.
+type Replicator struct {
+	src, dst *mongo.Client
+	opts     Options
+	wm       *watermark
+	seed     maphash.Seed
+
+	read, skipped, applied atomic.Int64
+	kindMu                 sync.Mutex
+	byKind                 map[string]int64
+	sourceTime             atomic.Uint64 // latest known source cluster time (T<<32|I)
+	catchUpSkipped         atomic.Int64
+	rate                   rateMeter
+	lastSave               atomic.Int64 // unix nanos of the last persisted checkpoint
+	saved                  atomic.Pointer[Position]
+}
+
+// New prepares replication from src to dst.
+func New(src, dst *mongo.Client, opts Options) *Replicator {
+	return &Replicator{src: src, dst: dst, opts: opts.withDefaults(), seed: maphash.MakeSeed(),
+		byKind: map[string]int64{}, wm: newWatermark(Position{})}
+}
+
+// Start says where the stream begins: after Token when set (a restart),
+// else at T0 (inclusive: the clone's start time).
+type Start struct {
+	Token   bson.Raw
+	T0      bson.Timestamp
+	Applied int64
+}
+
+// item is one unit of work for a worker.
+type item struct {
+	seq uint64
+	ns  mlink.Namespace
+	ops []mongo.WriteOp
+	e   *mlink.Event
+	sz  int
+}
+
+// Run replicates until ctx ends or an error occurs. The applied position is
+// saved every CheckpointInterval and when Run returns.
+func (r *Replicator) Run(ctx context.Context, start Start) error {
+	o := r.opts
+	pos := Position{Token: start.Token, Time: start.T0, Applied: start.Applied}
+	wo := mongo.WatchOptions{MaxAwait: o.MaxAwait, BatchSize: int32(o.BatchDocs)}
+	if start.Token != nil {
+		wo.ResumeAfter = start.Token
+		if t, ok := mongo.TokenTime(start.Token); ok {
+			pos.Time = t
+		}
+	} else {
+		t0 := start.T0
+		wo.StartAt = &t0
+	}
+	r.wm.reset(pos)
+	r.noteSourceTime(pos.Time)
+	stream, err := r.src.Watch(ctx, matchStage(o.Filter), wo)
+	if err != nil {
+		return r.classify(err)
+	}
+	defer stream.Close(context.WithoutCancel(ctx))
+
+	g, gctx := errgroup.WithContext(ctx)
+	queues := make([]chan item, o.Workers)
+	for i := range queues {
+		queues[i] = make(chan item, 4*o.BatchDocs)
+	}
+	events := make(chan *mlink.Event, 4*o.BatchDocs)
+	stop := make(chan struct{})
+	g.Go(func() error { defer close(events); return r.readLoop(gctx, stream, events) })
+	g.Go(func() error {
+		defer func() {
+			for _, q := range queues {
+				close(q)
+			}
+		}()
+		return r.dispatch(gctx, events, queues, stop)
+	})
+	for _, q := range queues {
+		g.Go(func() error { return r.worker(gctx, q) })
+	}
+	g.Go(func() error { return r.checkpointLoop(gctx) })
+	g.Go(func() error { return r.sourceTimeLoop(gctx) })
+	go func() { <-gctx.Done(); close(stop); r.wm.wake() }()
+	err = g.Wait()
+	saveCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
+	defer cancel()
+	if serr := r.save(saveCtx); serr != nil && err == nil {
+		err = serr
+	}
+	if errors.Is(err, context.Canceled) && ctx.Err() != nil {
+		return ctx.Err()
+	}
+	return err
+}
+
+// classify turns a history-loss error into ErrHistoryLost with advice.
+func (r *Replicator) classify(err error) error {
+	if mongo.IsHistoryLost(err) {
+		pos, _ := r.wm.position(false)
+		return fmt.Errorf("%w: the source oplog no longer contains the change at %s that replication must resume from, so changes made since then cannot be replayed (%v); enlarge the source oplog (replSetResizeOplog) and run a new sync (reset, then start)",
+			ErrHistoryLost, mlink.FormatTimestamp(pos.Time), err)
+	}
+	return err
+}
+
+// readLoop reads events and idle tokens into events, in stream order.
+func (r *Replicator) readLoop(ctx context.Context, stream *mongo.ChangeStream, events chan<- *mlink.Event) error {
+	for {
+		raw, ok, err := stream.Next(ctx)
+		if err != nil {
+			if ctx.Err() != nil {
+				return ctx.Err()
+			}
+			return r.classify(err)
+		}
+		var e *mlink.Event
+		if ok {
+			if e, err = mlink.ParseEvent(raw); err != nil {
+				return err
+			}
+			r.read.Add(1)
+			r.opts.Metrics.EventsRead.WithLabelValues(e.Op).Inc()
+			r.noteSourceTime(e.ClusterTime)
+		} else {
+			// Empty batch: the postBatchResumeToken says how far the
+			// source has been read even though nothing matched.
+			tok := stream.ResumeToken()
+			t, ok := mongo.TokenTime(tok)
+			if !ok {
+				continue
+			}
+			r.noteSourceTime(t)
+			e = &mlink.Event{Token: tok, ClusterTime: t}
+		}
+		select {
+		case events <- e:
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+	}
+}
+
+// dispatch routes events in order: document events to the worker owning
+// the document, DDL and atomic transactions as barriers.
+func (r *Replicator) dispatch(ctx context.Context, events <-chan *mlink.Event, queues []chan item, stop <-chan struct{}) error {
+	var prev *mlink.Event
+	var prevSeq uint64
+	var txn []*mlink.Event
+	flushTxn := func() error {
+		if len(txn) == 0 {
+			return nil
+		}
+		batch := txn
+		txn = nil
+		return r.applyTxn(ctx, batch, stop)
+	}
+	for e := range events {
+		if prev != nil && prev.InTxn() && !e.SameTxn(prev) {
+			r.wm.markSafe(prevSeq)
+		}
+		if r.opts.TxnAtomic && len(txn) > 0 && !e.SameTxn(txn[0]) {
+			if err := flushTxn(); err != nil {
+				return err
+			}
+		}
+		if e.Op == "" { // idle token
+			if err := flushTxn(); err != nil {
+				return err
+			}
+			r.wm.done(r.wm.add(e.Token, e.ClusterTime, true, false))
+			prev = nil
+			continue
+		}
+		if !r.inScope(e) {
+			seq := r.wm.add(e.Token, e.ClusterTime, !e.InTxn(), true)
+			r.skip(e)
+			r.wm.done(seq)
+			prev, prevSeq = e, seq
+			continue
+		}
+		switch {
+		case e.IsCRUD() && e.InTxn() && r.opts.TxnAtomic:
+			txn = append(txn, e)
+			prev = e
+			continue
+		case e.IsCRUD():
+			ops, err := translate(e)
+			if err != nil {
+				return fmt.Errorf("%s event on %s at %s: %w", e.Op, e.NS, mlink.FormatTimestamp(e.ClusterTime), err)
+			}
+			seq := r.wm.add(e.Token, e.ClusterTime, !e.InTxn(), true)
+			w := r.route(e)
+			select {
+			case queues[w] <- item{seq: seq, ns: e.NS, ops: ops, e: e, sz: len(e.Raw)}:
+			case <-ctx.Done():
+				return ctx.Err()
+			}
+			prev, prevSeq = e, seq
+		default:
+			if err := flushTxn(); err != nil {
+				return err
+			}
+			seq := r.wm.add(e.Token, e.ClusterTime, true, true)
+			// DDL is a barrier: everything before it is applied first.
+			if !r.wm.waitBefore(seq, stop) {
+				return ctx.Err()
+			}
+			if err := r.applyDDL(ctx, e); err != nil {
+				return err
+			}
+			r.count(e)
+			r.wm.done(seq)
+			prev, prevSeq = e, seq
+		}
+	}
+	if err := flushTxn(); err != nil {
+		return err
+	}
+	return ctx.Err()
+}
+
+// route picks the worker of a document: same namespace and key, same worker.
+func (r *Replicator) route(e *mlink.Event) int {
+	var h maphash.Hash
+	h.SetSeed(r.seed)
+	h.WriteString(e.NS.DB)
+	h.WriteByte(0)
+	h.WriteString(e.NS.Coll)
+	h.WriteByte(0)
+	h.Write(e.DocKey)
+	return int(h.Sum64() % uint64(r.opts.Workers))
+}

@@ -1,0 +1,142 @@
+package repl
+
+import (
+	"sync"
+
+	"go.mongodb.org/mongo-driver/v2/bson"
+)
+
+// watermark tracks which stream positions are applied. Positions (events
+// and idle resume tokens) get increasing sequence numbers as they are read;
+// workers finish them out of order; the watermark is the last position of
+// the contiguous applied prefix that is safe to resume after (not inside a
+// transaction).
+type watermark struct {
+	mu      sync.Mutex
+	cond    *sync.Cond
+	next    uint64 // next sequence number to hand out
+	base    uint64 // sequence number of pending[0]
+	pending []*mark
+	low     Position // latest safe position of the applied prefix
+	applied int64
+	changed bool
+}
+
+type mark struct {
+	token bson.Raw
+	time  bson.Timestamp
+	done  bool
+	safe  bool
+	event bool // counts as an applied event (not an idle token)
+}
+
+func newWatermark(start Position) *watermark {
+	w := &watermark{low: start, applied: start.Applied}
+	w.cond = sync.NewCond(&w.mu)
+	return w
+}
+
+// reset starts tracking from pos (a run's start).
+func (w *watermark) reset(pos Position) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	w.low, w.applied, w.pending, w.base, w.next, w.changed = pos, pos.Applied, nil, 0, 0, false
+}
+
+// add registers a new position and returns its sequence number.
+func (w *watermark) add(token bson.Raw, t bson.Timestamp, safe, event bool) uint64 {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	seq := w.next
+	w.next++
+	w.pending = append(w.pending, &mark{token: token, time: t, safe: safe, event: event})
+	return seq
+}
+
+// markSafe makes a registered position safe to resume after (the last
+// event of a transaction, known once the next event arrives).
+func (w *watermark) markSafe(seq uint64) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if seq >= w.base && seq-w.base < uint64(len(w.pending)) {
+		w.pending[seq-w.base].safe = true
+		w.advanceLocked()
+	}
+}
+
+// done marks positions applied.
+func (w *watermark) done(seqs ...uint64) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	for _, seq := range seqs {
+		if seq >= w.base && seq-w.base < uint64(len(w.pending)) {
+			w.pending[seq-w.base].done = true
+		}
+	}
+	w.advanceLocked()
+}
+
+func (w *watermark) advanceLocked() {
+	n := 0
+	for n < len(w.pending) && w.pending[n].done {
+		m := w.pending[n]
+		if m.event {
+			w.applied++
+		}
+		// Inside a transaction the watermark waits for a later safe
+		// position, so a restart replays the whole transaction.
+		if m.safe {
+			w.low = Position{Token: m.token, Time: m.time}
+			w.changed = true
+		}
+		n++
+	}
+	if n > 0 {
+		w.pending = w.pending[n:]
+		w.base += uint64(n)
+		w.cond.Broadcast()
+	}
+	w.low.Applied = w.applied
+}
+
+// position returns the current watermark and whether it moved since the
+// last call that asked to reset the flag.
+func (w *watermark) position(reset bool) (Position, bool) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	ch := w.changed
+	if reset {
+		w.changed = false
+	}
+	return w.low, ch
+}
+
+// waitBefore blocks until every position registered before seq is applied
+// or stop is closed (then false).
+func (w *watermark) waitBefore(seq uint64, stop <-chan struct{}) bool {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	for w.base < seq {
+		select {
+		case <-stop:
+			return false
+		default:
+		}
+		w.cond.Wait()
+	}
+	return true
+}
+
+// wake releases waiters so they can see stop.
+func (w *watermark) wake() {
+	w.mu.Lock()
+	w.cond.Broadcast()
+	w.mu.Unlock()
+}
+
+// idle reports whether every registered position is applied.
+func (w *watermark) idle() bool {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return len(w.pending) == 0
+}
