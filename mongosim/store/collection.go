@@ -162,7 +162,8 @@ func (c *Collection) FindByID(id bsoncore.Value) (RecordID, bsoncore.Document, b
 }
 
 // Insert stores doc, which the caller has validated and which carries its
-// _id as the first field. It enforces the _id and unique indexes (E11000
+// _id as the first field. The store keeps doc itself: pass a private copy
+// (never a slice of a reused request buffer) and do not modify it later. It enforces the _id and unique indexes (E11000
 // with keyPattern/keyValue) and, for capped collections, evicts the oldest
 // documents beyond the size and max limits. Evicted documents are returned
 // in natural order so the server can describe the deletes.
@@ -238,8 +239,8 @@ func (c *Collection) evictCapped(keep RecordID) []Record {
 	return evicted
 }
 
-// Replace stores newDoc in place of the document under rid and returns the
-// old one. The caller guarantees _id is unchanged; unique indexes are
+// Replace stores newDoc (kept as is, like Insert's doc) in place of the
+// document under rid and returns the old one. The caller guarantees _id is unchanged; unique indexes are
 // checked against the other documents.
 func (c *Collection) Replace(rid RecordID, newDoc bsoncore.Document) (bsoncore.Document, error) {
 	rec, ok := c.byRID.Get(&Record{RID: rid})

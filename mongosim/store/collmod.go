@@ -22,6 +22,8 @@ func (s *Store) CollMod(db, name string, cmd bsoncore.Document) (*CollModResult,
 	if c == nil {
 		return nil, mongoerr.New(mongoerr.NamespaceNotFound, "ns does not exist: %s.%s", db, name)
 	}
+	// Keep a private copy: request buffers are reused after the command.
+	cmd = append(bsoncore.Document(nil), cmd...)
 	elems, err := cmd.Elements()
 	if err != nil {
 		return nil, mongoerr.New(mongoerr.FailedToParse, "invalid collMod: %v", err)

@@ -262,3 +262,20 @@ func TestModifyIndex(t *testing.T) {
 	_, err = s.CollMod("db", "c", d("index", dv(d("name", str("_id_"), "hidden", tru))))
 	wantCode(t, err, mongoerr.BadValue, "can't hide _id index")
 }
+
+func TestCatalogMetadataIsCopied(t *testing.T) {
+	s := New()
+	opts := d("validator", dv(d("a", i32(1))))
+	c := mustCreate(t, s, "db", "c", opts)
+	spec := idx(d("k", i32(1)), "k_1")
+	mustIndex(t, c, spec)
+	// Request buffers are reused: scribbling over them must not reach the catalog.
+	for i := 4; i < len(opts)-1; i++ {
+		opts[i] = 'x'
+	}
+	for i := 4; i < len(spec)-1; i++ {
+		spec[i] = 'x'
+	}
+	wantDoc(t, "options", c.Options, d("validator", dv(d("a", i32(1)))))
+	wantDoc(t, "spec", c.Index("k_1").Spec(), d("v", i32(2), "key", dv(d("k", i32(1))), "name", str("k_1")))
+}

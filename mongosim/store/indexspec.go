@@ -40,6 +40,8 @@ func badSpec(code int32, spec bsoncore.Document, msg string) *mongoerr.Error {
 // their order, then defaults MongoDB adds (text and 2dsphere versions, the
 // collection's default collation).
 func buildIndex(spec bsoncore.Document, defaultCollation bsoncore.Document, compile FilterCompiler) (*Index, error) {
+	// Keep a private copy: request buffers are reused after the command.
+	spec = append(bsoncore.Document(nil), spec...)
 	elems, err := spec.Elements()
 	if err != nil {
 		return nil, mongoerr.New(mongoerr.FailedToParse, "invalid index specification: %v", err)

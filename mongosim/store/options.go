@@ -60,6 +60,8 @@ const (
 // parseCreateOptions validates create's options (the command document
 // without its "create" field) as mongod's IDL parser does.
 func parseCreateOptions(opts bsoncore.Document) (*collOptions, error) {
+	// Keep a private copy: request buffers are reused after the command.
+	opts = append(bsoncore.Document(nil), opts...)
 	elems, err := opts.Elements()
 	if err != nil {
 		return nil, mongoerr.New(mongoerr.FailedToParse, "invalid create options: %v", err)
