@@ -59,11 +59,7 @@ func handleDelete(_ context.Context, req *request) (bsoncore.Document, error) {
 			}
 		}
 	}
-	out := bsonkit.Doc{{Key: "n", Value: bsonkit.Int32(int32(n))}}
-	if !werrs.empty() {
-		out.Append("writeErrors", werrs.value())
-	}
-	return out.Bytes(), nil
+	return s.writeReply(req, n, &werrs).Bytes(), nil
 }
 
 // deleteOne runs one delete statement {q, limit}; it returns how many

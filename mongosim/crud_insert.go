@@ -8,7 +8,6 @@ import (
 	"go.mongodb.org/mongo-driver/v2/bson"
 	"go.mongodb.org/mongo-driver/v2/x/bsonx/bsoncore"
 
-	"github.com/mlink-dev/mlink/mongosim/bsonkit"
 	"github.com/mlink-dev/mlink/mongosim/mongoerr"
 )
 
@@ -75,11 +74,7 @@ func handleInsert(_ context.Context, req *request) (bsoncore.Document, error) {
 		n++
 		s.recordWrite(req, oplogEntry{Op: "i", NS: ns, UI: &uuid, O: doc})
 	}
-	out := bsonkit.Doc{{Key: "n", Value: bsonkit.Int32(int32(n))}}
-	if !werrs.empty() {
-		out.Append("writeErrors", werrs.value())
-	}
-	return out.Bytes(), nil
+	return s.writeReply(req, n, &werrs).Bytes(), nil
 }
 
 // prepareInsert returns the document to store: a private copy (request

@@ -32,6 +32,25 @@ func (w *writeErrorList) empty() bool { return len(w.vals) == 0 }
 
 func (w *writeErrorList) value() bsoncore.Value { return bsonkit.Array(w.vals...) }
 
+// writeReply starts a write command reply as mongod's WriteCommandReplyBase
+// serialises it: n, then (in a replica set) electionId and opTime, then
+// writeErrors if any.
+func (s *Server) writeReply(req *request, n int, werrs *writeErrorList) bsonkit.Doc {
+	out := bsonkit.Doc{{Key: "n", Value: bsonkit.Int32(int32(n))}}
+	if !s.opts.Standalone {
+		ts := req.opTime
+		if bsonkit.IsMissing(ts) {
+			ts = s.clock.now()
+		}
+		out.Append("electionId", bsonkit.ObjectID(s.electID))
+		out.Append("opTime", bsonkit.DocValue(bsonkit.D("ts", ts, "t", bsonkit.Int64(1))))
+	}
+	if werrs != nil && !werrs.empty() {
+		out.Append("writeErrors", werrs.value())
+	}
+	return out
+}
+
 // collectionArg reads the collection name a command names in its first
 // field and validates it.
 func collectionArg(req *request) (string, error) {
