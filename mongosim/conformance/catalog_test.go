@@ -304,3 +304,21 @@ func TestCatalogCollMod(t *testing.T) {
 	wantCode(t, cmdErr(t, db, bson.D{{Key: "collMod", Value: "nope"}, {Key: "validationLevel", Value: "off"}}), 26)
 	wantCode(t, cmdErr(t, db, bson.D{{Key: "collMod", Value: "c"}, {Key: "index", Value: bson.D{{Key: "name", Value: "zz"}, {Key: "hidden", Value: true}}}}), 27)
 }
+
+func TestCatalogTimeseriesListing(t *testing.T) {
+	db := newDB(t)
+	runCmd(t, db, bson.D{{Key: "create", Value: "weather"}, {Key: "timeseries", Value: bson.D{
+		{Key: "timeField", Value: "ts"}, {Key: "metaField", Value: "md"}, {Key: "granularity", Value: "hours"}}}})
+	e := collInfo(t, db, "weather")
+	wantKeys(t, "timeseries entry", e, "name", "type", "options", "info")
+	if lookup(t, e, "type").StringValue() != "timeseries" || lookup(t, e, "info", "readOnly").Boolean() {
+		t.Fatalf("timeseries entry %s", e)
+	}
+	wantRaw(t, "timeseries options", lookup(t, e, "options", "timeseries"), docRaw(t, bson.D{
+		{Key: "timeField", Value: "ts"}, {Key: "metaField", Value: "md"}, {Key: "granularity", Value: "hours"},
+		{Key: "bucketMaxSpanSeconds", Value: int32(2592000)}}))
+	if collInfo(t, db, "system.buckets.weather") == nil {
+		t.Fatal("system.buckets.weather not listed")
+	}
+	wantCode(t, cmdErr(t, db, bson.D{{Key: "create", Value: "bad"}, {Key: "timeseries", Value: bson.D{{Key: "metaField", Value: "m"}}}}), 40414)
+}
