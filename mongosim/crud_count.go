@@ -3,12 +3,12 @@ package mongosim
 import (
 	"context"
 	"slices"
-	"strings"
 
 	"go.mongodb.org/mongo-driver/v2/x/bsonx/bsoncore"
 
 	"github.com/mlink-dev/mlink/mongosim/bsonkit"
 	"github.com/mlink-dev/mlink/mongosim/mongoerr"
+	"github.com/mlink-dev/mlink/mongosim/query"
 	"github.com/mlink-dev/mlink/mongosim/store"
 )
 
@@ -112,14 +112,8 @@ func handleDistinct(_ context.Context, req *request) (bsoncore.Document, error) 
 		sc := scanner{plan: planScan(f, nil, req.arg("hint"))}
 		sc.run(c, func(r store.Record) verdict {
 			if ok, _ := f.match(r.Doc); ok {
-				for _, v := range lookupPath(r.Doc, key) {
-					// Arrays contribute their elements, as distinct documents.
-					if v.Type == bsoncore.TypeArray {
-						vals = append(vals, bsonkit.Values(v)...)
-					} else {
-						vals = append(vals, v)
-					}
-				}
+				// An array at the end of the path contributes its elements.
+				vals = append(vals, query.Lookup(r.Doc, key)...)
 			}
 			return take
 		})
@@ -128,48 +122,4 @@ func handleDistinct(_ context.Context, req *request) (bsoncore.Document, error) 
 	slices.SortStableFunc(vals, bsonkit.Compare)
 	vals = slices.CompactFunc(vals, bsonkit.Equal)
 	return bsonkit.D("values", bsonkit.Array(vals...)), nil
-}
-
-// lookupPath returns the values at a dotted path with MongoDB's array
-// traversal: "a.b" over {a: [{b: 1}, {b: 2}]} yields 1 and 2; numeric
-// components index arrays. Missing values are omitted.
-func lookupPath(doc bsoncore.Document, path string) []bsoncore.Value {
-	var out []bsoncore.Value
-	var walk func(v bsoncore.Value, parts []string)
-	walk = func(v bsoncore.Value, parts []string) {
-		if len(parts) == 0 {
-			out = append(out, v)
-			return
-		}
-		switch v.Type {
-		case bsoncore.TypeEmbeddedDocument:
-			if e, err := v.Document().LookupErr(parts[0]); err == nil {
-				walk(e, parts[1:])
-			}
-		case bsoncore.TypeArray:
-			if e, err := bsoncore.Document(v.Array()).LookupErr(parts[0]); err == nil && isDigits(parts[0]) {
-				walk(e, parts[1:])
-				return
-			}
-			for _, e := range bsonkit.Values(v) {
-				if e.Type == bsoncore.TypeEmbeddedDocument {
-					walk(e, parts)
-				}
-			}
-		}
-	}
-	walk(bsonkit.DocValue(doc), strings.Split(path, "."))
-	return out
-}
-
-func isDigits(s string) bool {
-	if s == "" {
-		return false
-	}
-	for _, c := range s {
-		if c < '0' || c > '9' {
-			return false
-		}
-	}
-	return true
 }

@@ -5,6 +5,7 @@ import (
 
 	"github.com/mlink-dev/mlink/mongosim/bsonkit"
 	"github.com/mlink-dev/mlink/mongosim/mongoerr"
+	"github.com/mlink-dev/mlink/mongosim/query"
 )
 
 // The CRUD handlers see filters, sorts and projections through these small
@@ -35,13 +36,24 @@ type docProjector interface {
 
 // compiledFilter is a filter ready for planning and matching.
 type compiledFilter struct {
-	m         filterMatcher
+	m         *query.Matcher
 	bounds    idBounds
 	hasBounds bool
 	// empty: the filter is {} and matches everything (no per-doc work).
 	empty bool
-	// equalities seed upserts.
-	equalities bsonkit.Doc
+}
+
+func compileFilter(f bsoncore.Document) (*compiledFilter, error) {
+	m, err := query.Compile(f)
+	if err != nil {
+		return nil, err
+	}
+	cf := &compiledFilter{m: m, empty: m.Empty()}
+	if b, ok := m.IDBounds(); ok {
+		cf.hasBounds = true
+		cf.bounds = idBounds{eq: b.Eq, hasEq: b.HasEq, lo: b.Lo, hi: b.Hi, loIncl: b.LoIncl, hiIncl: b.HiIncl}
+	}
+	return cf, nil
 }
 
 func (f *compiledFilter) match(doc bsoncore.Document) (bool, int) {
@@ -50,6 +62,9 @@ func (f *compiledFilter) match(doc bsoncore.Document) (bool, int) {
 	}
 	return f.m.MatchPos(doc)
 }
+
+// upsertSeed returns the filter's equality fields an upsert starts from.
+func (f *compiledFilter) upsertSeed() (bsonkit.Doc, error) { return f.m.UpsertSeed() }
 
 // sortSpec is a compiled sort plus what the planner needs to know.
 type sortSpec struct {

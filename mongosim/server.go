@@ -19,6 +19,9 @@ import (
 	"sync/atomic"
 	"time"
 
+	"go.mongodb.org/mongo-driver/v2/x/bsonx/bsoncore"
+
+	"github.com/mlink-dev/mlink/mongosim/query"
 	"github.com/mlink-dev/mlink/mongosim/store"
 )
 
@@ -120,6 +123,7 @@ func Start(ctx context.Context, opts Options) (*Server, error) {
 		conns:   make(map[*conn]struct{}),
 	}
 	s.cursors = newCursorManager(s)
+	s.store.SetFilterCompiler(func(f bsoncore.Document) (store.Matcher, error) { return query.Compile(f) })
 	_, _ = rand.Read(s.processID[:])
 	// electionId as a fresh single-node set reports it: 0x7fffffff, term 1.
 	s.electID = [12]byte{0x7f, 0xff, 0xff, 0xff, 0, 0, 0, 0, 0, 0, 0, 1}
