@@ -80,8 +80,10 @@ func (e *diffEntry) value() bsoncore.Value {
 	return e.val
 }
 
-func newDocDiff() *diffNode   { return &diffNode{byName: map[string]*diffEntry{}, resize: -1} }
-func newArrayDiff() *diffNode { return &diffNode{array: true, byName: map[string]*diffEntry{}, resize: -1} }
+func newDocDiff() *diffNode { return &diffNode{byName: map[string]*diffEntry{}, resize: -1} }
+func newArrayDiff() *diffNode {
+	return &diffNode{array: true, byName: map[string]*diffEntry{}, resize: -1}
+}
 
 // insertedDoc builds the value of a document created by the update.
 func (n *diffNode) insertedDoc() bsoncore.Value {
