@@ -57,7 +57,9 @@ type oplogEntry struct {
 	UI        *[16]byte
 	O         bsoncore.Document // inserted doc, update description, command, no-op message
 	O2        bsoncore.Document // _id of the updated/replaced doc
-	TS        [2]uint32         // set by recordWrite
+	Pre       bsoncore.Document // document before an update/delete (pre-image)
+	Post      bsoncore.Document // document after an update (post-image)
+	TS        [2]uint32         // set by recordWrite unless pre-ticked
 	Wall      time.Time         // set by recordWrite
 	LSID      bsoncore.Document
 	TxnNumber int64
@@ -71,11 +73,13 @@ type oplogHook func(e *oplogEntry)
 // order as the writes they stamp.
 func (s *Server) recordWrite(req *request, e oplogEntry) {
 	now := time.Now()
-	t, i := s.clock.tick(now)
-	e.TS = [2]uint32{t, i}
+	if e.TS == [2]uint32{} {
+		t, i := s.clock.tick(now)
+		e.TS = [2]uint32{t, i}
+	}
 	e.Wall = now
 	if req != nil {
-		req.opTime = bsonkit.Timestamp(t, i)
+		req.opTime = bsonkit.Timestamp(e.TS[0], e.TS[1])
 		if e.LSID == nil {
 			if v := req.arg("lsid"); v.Type == bsoncore.TypeEmbeddedDocument {
 				e.LSID = v.Document()

@@ -2,6 +2,7 @@ package mongosim
 
 import (
 	"context"
+	"slices"
 
 	"go.mongodb.org/mongo-driver/v2/x/bsonx/bsoncore"
 
@@ -120,12 +121,23 @@ func matchingRecords(c *store.Collection, f *compiledFilter, sort *sortSpec, hin
 			return take
 		}
 		out = append(out, r)
-		if max > 0 && len(out) >= max && sort == nil {
+		if max > 0 && len(out) >= max && !needsMemorySort(sort) {
 			return takeStop
 		}
 		return take
 	})
+	if needsMemorySort(sort) {
+		slices.SortStableFunc(out, func(a, b store.Record) int { return sort.s.Compare(a.Doc, b.Doc) })
+		if max > 0 && len(out) > max {
+			out = out[:max]
+		}
+	}
 	return out
+}
+
+// needsMemorySort reports whether sort is not served by the scan order.
+func needsMemorySort(sort *sortSpec) bool {
+	return sort != nil && sort.natural == 0 && sort.idDir == 0
 }
 
 // checkStmtFields rejects unknown fields of a write statement.
