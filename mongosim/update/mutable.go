@@ -97,15 +97,16 @@ func (m *mval) value() bsoncore.Value {
 	if !m.expanded || !m.dirty {
 		return m.raw
 	}
+	buf := make([]byte, 0, len(m.raw.Data)+64)
 	if m.isArray() {
-		idx, b := bsoncore.AppendArrayStart(nil)
+		idx, b := bsoncore.AppendArrayStart(buf)
 		for i, k := range m.kids {
 			b = bsoncore.AppendValueElement(b, bsonkit.Itoa(i), k.value())
 		}
 		b, _ = bsoncore.AppendArrayEnd(b, idx)
 		return bsonkit.ArrayValue(b)
 	}
-	idx, b := bsoncore.AppendDocumentStart(nil)
+	idx, b := bsoncore.AppendDocumentStart(buf)
 	for _, k := range m.kids {
 		b = bsoncore.AppendValueElement(b, k.name, k.value())
 	}
