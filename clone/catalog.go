@@ -156,3 +156,57 @@ func asInt64(v bson.RawValue) int64 {
 	}
 	return 0
 }
+
+// CopyCollection copies one collection from scratch — catalog, documents
+// in one ordered stream, indexes with the sync-time relaxations — outside
+// the checkpointed clone. Replication uses it when a rename brings a
+// namespace into the filter's scope; the change stream replays anything
+// that changes while it runs.
+func CopyCollection(ctx context.Context, src, dst *mongo.Client, ns mlink.Namespace, opts Options) error {
+	opts = opts.withDefaults()
+	colls, err := src.ListCollections(ctx, ns.DB)
+	if err != nil {
+		return err
+	}
+	var ci *mongo.CollectionInfo
+	for i := range colls {
+		if colls[i].NS == ns {
+			ci = &colls[i]
+		}
+	}
+	if ci == nil {
+		return dropTarget(ctx, dst, ns) // gone again since: the stream says what follows
+	}
+	def, err := createCollection(ctx, dst, *ci)
+	if err != nil {
+		return err
+	}
+	if def != nil {
+		if err := dst.Meta().Put(ctx, mlink.MetaDeferredColl, def.ID, def); err != nil {
+			return err
+		}
+	}
+	if ci.Type == mongo.TypeView {
+		return nil
+	}
+	err = src.Scan(ctx, ns, mongo.Range{}, mongo.ScanOptions{BatchDocs: opts.BatchDocs, Natural: ci.Capped()}, func(b mongo.Batch) error {
+		_, err := dst.Insert(ctx, ns, b.Docs, ci.Capped())
+		return err
+	})
+	if err != nil {
+		return err
+	}
+	res, err := buildIndexes(ctx, src, dst, ns)
+	if err != nil {
+		return err
+	}
+	for _, d := range res.Deferred {
+		if err := dst.Meta().Put(ctx, mlink.MetaDeferredColl, d.ID, d); err != nil {
+			return err
+		}
+	}
+	if len(res.Failures) > 0 {
+		return fmt.Errorf("copy %s: index %s: %s", ns, res.Failures[0].Index, res.Failures[0].Error)
+	}
+	return nil
+}

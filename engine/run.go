@@ -1,0 +1,266 @@
+package engine
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"go.mongodb.org/mongo-driver/v2/bson"
+
+	"github.com/mlink-dev/mlink"
+	"github.com/mlink-dev/mlink/clone"
+	"github.com/mlink-dev/mlink/mongo"
+	"github.com/mlink-dev/mlink/repl"
+)
+
+// launch starts the background run: clone if not done, then replication;
+// with finalize, replication stops once it reaches the source's current
+// time and the deferred properties are restored.
+func (e *Engine) launch(finalize bool) {
+	ctx, cancel := context.WithCancel(e.bg)
+	done := make(chan struct{})
+	e.mu.Lock()
+	e.cancel, e.runDone = cancel, done
+	e.mu.Unlock()
+	go func() {
+		defer close(done)
+		if err := e.run(ctx, finalize); err != nil && ctx.Err() == nil {
+			e.fail(err)
+		}
+	}()
+}
+
+// launchFinalizeOnly finalizes without replicating (history lost and the
+// DBA accepts the target as it is).
+func (e *Engine) launchFinalizeOnly() {
+	ctx, cancel := context.WithCancel(e.bg)
+	done := make(chan struct{})
+	e.mu.Lock()
+	e.cancel, e.runDone = cancel, done
+	e.mu.Unlock()
+	go func() {
+		defer close(done)
+		if err := e.finish(ctx); err != nil && ctx.Err() == nil {
+			e.fail(err)
+		}
+	}()
+}
+
+// stopRun cancels the background run and waits for it to save and exit.
+func (e *Engine) stopRun() {
+	e.mu.Lock()
+	cancel, done := e.cancel, e.runDone
+	e.cancel, e.runDone = nil, nil
+	e.mu.Unlock()
+	if cancel != nil {
+		cancel()
+		<-done
+	}
+}
+
+func (e *Engine) snapshot() mlink.SyncCheckpoint {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	return e.cp
+}
+
+func (e *Engine) run(ctx context.Context, finalize bool) error {
+	cp := e.snapshot()
+	filter, err := cp.Filter()
+	if err != nil {
+		return err
+	}
+	guardCtx, stopGuard := context.WithCancel(ctx)
+	defer stopGuard()
+	go e.oplogGuard(guardCtx)
+	if !cp.CloneDone {
+		if err := e.runClone(ctx, filter); err != nil {
+			return err
+		}
+		cp = e.snapshot()
+	}
+	return e.runRepl(ctx, filter, cp, finalize)
+}
+
+func (e *Engine) runClone(ctx context.Context, filter *mlink.Filter) error {
+	e.setInfo("cloning")
+	opts := e.cfg.Clone
+	opts.Filter, opts.Logger, opts.Metrics = filter, e.log, e.m
+	cl := clone.New(e.src, e.dst, opts)
+	e.mu.Lock()
+	e.cloner = cl
+	e.mu.Unlock()
+	err := cl.Run(ctx)
+	e.mu.Lock()
+	e.failures = append(e.failures, cl.IndexFailures()...)
+	e.mu.Unlock()
+	for _, u := range cl.Unsupported() {
+		e.warn("unsupported:"+u.NS, "unsupported", u.NS+": "+u.Reason)
+	}
+	if err != nil {
+		return fmt.Errorf("clone: %w", err)
+	}
+	finish, err := e.src.ClusterTime(ctx, "admin")
+	if err != nil {
+		return err
+	}
+	pr := cl.Progress()
+	e.log.Info("clone finished", "collections", pr.CollectionsDone, "docs", pr.CopiedDocs, "bytes", pr.CopiedBytes,
+		"cloneFinish", mlink.FormatTimestamp(finish))
+	return e.saveCheckpoint(ctx, func(cp *mlink.SyncCheckpoint) {
+		cp.CloneDone, cp.CloneFinish = true, finish
+		cp.Phases = withPhase(endPhase(cp.Phases, "clone"), "catchup")
+	})
+}
+
+// savePosition persists replication's applied position (repl.Options.Save).
+func (e *Engine) savePosition(ctx context.Context, pos repl.Position) error {
+	return e.saveCheckpoint(ctx, func(cp *mlink.SyncCheckpoint) {
+		cp.ResumeToken, cp.AppliedTime, cp.EventsApplied = pos.Token, pos.Time, pos.Applied
+	})
+}
+
+func (e *Engine) runRepl(ctx context.Context, filter *mlink.Filter, cp mlink.SyncCheckpoint, finalize bool) error {
+	opts := e.cfg.Repl
+	opts.Filter, opts.CatchUpUntil, opts.Logger, opts.Metrics = filter, cp.CloneFinish, e.log, e.m
+	opts.Save = e.savePosition
+	opts.CopyCollection = func(ctx context.Context, ns mlink.Namespace) error {
+		return clone.CopyCollection(ctx, e.src, e.dst, ns, e.cfg.Clone)
+	}
+	r := repl.New(e.src, e.dst, opts)
+	e.mu.Lock()
+	e.repl = r
+	e.mu.Unlock()
+	if cp.InitialSyncDone {
+		e.setInfo("replicating")
+	} else {
+		e.setInfo("catching up")
+	}
+	var until bson.Timestamp // finalize point
+	if finalize {
+		t, err := e.src.ClusterTime(ctx, "admin")
+		if err != nil {
+			return err
+		}
+		until = t
+		e.setInfo("finalizing: applying changes up to " + mlink.FormatTimestamp(t))
+	}
+	rctx, stopRepl := context.WithCancel(ctx)
+	defer stopRepl()
+	replErr := make(chan error, 1)
+	go func() {
+		replErr <- r.Run(rctx, repl.Start{Token: cp.ResumeToken, T0: cp.T0, Applied: cp.EventsApplied})
+	}()
+	tick := time.NewTicker(100 * time.Millisecond)
+	defer tick.Stop()
+	stop := func() error {
+		stopRepl()
+		if err := <-replErr; err != nil && !errors.Is(err, context.Canceled) {
+			return err
+		}
+		return nil
+	}
+	for {
+		select {
+		case err := <-replErr:
+			if err == nil || (errors.Is(err, context.Canceled) && ctx.Err() != nil) {
+				return ctx.Err()
+			}
+			return fmt.Errorf("replication: %w", err)
+		case <-tick.C:
+		}
+		applied := r.Applied()
+		if !e.snapshot().InitialSyncDone && !applied.IsZero() && !applied.Before(cp.CloneFinish) {
+			if err := e.initialSyncDone(ctx); err != nil {
+				return err
+			}
+			if cp.PauseOnInitialSync && !finalize {
+				if err := stop(); err != nil {
+					return err
+				}
+				e.setState(mlink.StatePaused, "paused on initial sync completion")
+				return e.saveCheckpoint(ctx, nil)
+			}
+		}
+		if finalize && !applied.IsZero() && !applied.Before(until) {
+			if err := stop(); err != nil {
+				return err
+			}
+			return e.finish(ctx)
+		}
+	}
+}
+
+func (e *Engine) initialSyncDone(ctx context.Context) error {
+	e.log.Info("initial sync complete: the target has caught up with the clone")
+	e.setInfo("replicating")
+	return e.saveCheckpoint(ctx, func(cp *mlink.SyncCheckpoint) {
+		cp.InitialSyncDone = true
+		cp.Phases = withPhase(endPhase(cp.Phases, "catchup"), "replication")
+	})
+}
+
+// finish restores what the sync relaxed and marks the run finalized.
+func (e *Engine) finish(ctx context.Context) error {
+	e.setInfo("restoring unique indexes and TTL")
+	var defs []mlink.Deferred
+	if err := e.meta.All(ctx, mlink.MetaDeferredColl, "_id", &defs); err != nil {
+		return err
+	}
+	var failures []mlink.IndexFailure
+	for _, d := range defs {
+		failures = append(failures, e.restore(ctx, d)...)
+	}
+	if ctx.Err() != nil {
+		return ctx.Err()
+	}
+	e.mu.Lock()
+	e.failures = append(e.failures, failures...)
+	e.mu.Unlock()
+	for _, f := range failures {
+		e.log.Error("could not restore on target", "ns", f.Namespace, "index", f.Index, "option", f.Option, "error", f.Error)
+	}
+	e.setState(mlink.StateFinalized, "finalized")
+	e.log.Info("sync finalized", "restored", len(defs)-len(failures), "failures", len(failures))
+	return e.saveCheckpoint(ctx, func(cp *mlink.SyncCheckpoint) {
+		cp.Finalized = true
+		cp.Phases = endPhase(endPhase(endPhase(cp.Phases, "replication"), "catchup"), "finalize")
+	})
+}
+
+// restore applies one deferred record: unique (prepareUnique, then unique),
+// TTL expiry on an index, clustered-collection expiry.
+func (e *Engine) restore(ctx context.Context, d mlink.Deferred) []mlink.IndexFailure {
+	ns, err := mlink.ParseNamespace(d.NS)
+	if err != nil {
+		return []mlink.IndexFailure{{Namespace: d.NS, Index: d.Index, Error: err.Error()}}
+	}
+	var out []mlink.IndexFailure
+	run := func(option string, cmd bson.D) {
+		err := mongo.Retry(ctx, 5, func(ctx context.Context) error {
+			_, err := e.dst.RunCommand(ctx, ns.DB, cmd)
+			return err
+		}, nil)
+		if err != nil && !mongo.IsNamespaceNotFound(err) {
+			out = append(out, mlink.IndexFailure{Namespace: d.NS, Index: d.Index, Option: option, Error: e.cfg.Redactor.String(err.Error())})
+		}
+	}
+	if d.Index == "" {
+		if d.ExpireAfterSeconds != nil {
+			run("expireAfterSeconds", bson.D{{Key: "collMod", Value: ns.Coll}, {Key: "expireAfterSeconds", Value: *d.ExpireAfterSeconds}})
+		}
+		return out
+	}
+	index := func(kv ...bson.E) bson.D {
+		return bson.D{{Key: "collMod", Value: ns.Coll}, {Key: "index", Value: append(bson.D{{Key: "name", Value: d.Index}}, kv...)}}
+	}
+	if d.Unique {
+		run("prepareUnique", index(bson.E{Key: "prepareUnique", Value: true}))
+		run("unique", index(bson.E{Key: "unique", Value: true}))
+	}
+	if d.ExpireAfterSeconds != nil {
+		run("expireAfterSeconds", index(bson.E{Key: "expireAfterSeconds", Value: *d.ExpireAfterSeconds}))
+	}
+	return out
+}
