@@ -41,7 +41,6 @@ func sameValue(a, b bsoncore.Value) bool {
 	return a.Type == b.Type && bytes.Equal(a.Data, b.Data)
 }
 
-
 // errCode returns the MongoDB code of err, or 0.
 func errCode(err error) int32 {
 	var me *mongoerr.Error

@@ -15,12 +15,14 @@ import (
 type parseLevel int
 
 const (
-	levelTop parseLevel = iota // the root of the user's predicate
-	levelUserTop               // inside $and/$or/$nor at the top
-	levelSub                   // inside $elemMatch (matches subdocuments)
+	levelTop     parseLevel = iota // the root of the user's predicate
+	levelUserTop                   // inside $and/$or/$nor at the top
+	levelSub                       // inside $elemMatch (matches subdocuments)
 )
 
-func badValue(format string, args ...any) error { return mongoerr.New(mongoerr.BadValue, format, args...) }
+func badValue(format string, args ...any) error {
+	return mongoerr.New(mongoerr.BadValue, format, args...)
+}
 
 // isExpressionDocument reports whether v is an operator document such as
 // {$gt: 1} (and not a DBRef {$ref, $id}).
