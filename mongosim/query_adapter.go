@@ -84,3 +84,36 @@ func checkFilterArg(cmd, field string, v bsoncore.Value) (bsoncore.Document, err
 	return nil, mongoerr.New(mongoerr.TypeMismatch,
 		"BSON field '%s.%s' is the wrong type '%s', expected type 'object'", cmd, field, typeName(v.Type))
 }
+
+func compileSort(spec bsoncore.Document) (*sortSpec, error) {
+	s, err := query.CompileSort(spec)
+	if err != nil {
+		return nil, err
+	}
+	ss := &sortSpec{s: s}
+	if dir, ok := s.Natural(); ok {
+		ss.natural = dir
+		return ss, nil
+	}
+	if k := s.Keys(); len(k) == 1 && k[0].Key == "_id" {
+		if f, _ := bsonkit.ToFloat(k[0].Value); f < 0 {
+			ss.idDir = -1
+		} else {
+			ss.idDir = 1
+		}
+	}
+	return ss, nil
+}
+
+// compileProjection compiles a find/findAndModify projection; nil when
+// the projection is empty (documents are returned as stored).
+func compileProjection(spec bsoncore.Document) (docProjector, error) {
+	if len(spec) <= 5 {
+		return nil, nil
+	}
+	p, err := query.CompileProjection(spec)
+	if err != nil {
+		return nil, err
+	}
+	return p, nil
+}

@@ -1,6 +1,7 @@
 package conformance
 
 import (
+	"bytes"
 	"errors"
 	"testing"
 
@@ -226,4 +227,27 @@ func TestDistinctSortedAndFlattened(t *testing.T) {
 	}
 	wantCode(t, cmdErr(t, db, bson.D{{Key: "distinct", Value: "c"}}), 40414)
 	wantCode(t, cmdErr(t, db, bson.D{{Key: "distinct", Value: "c"}, {Key: "key", Value: 1}}), 14)
+}
+
+func TestFindProjectionThroughCursor(t *testing.T) {
+	db := newDB(t)
+	coll := db.Collection("c")
+	insertDocs(t, coll,
+		bson.D{{Key: "_id", Value: int32(1)}, {Key: "a", Value: 1}, {Key: "b", Value: bson.D{{Key: "c", Value: 2}, {Key: "d", Value: 3}}}},
+		bson.D{{Key: "_id", Value: int32(2)}, {Key: "a", Value: 4}, {Key: "b", Value: bson.D{{Key: "c", Value: 5}}}})
+	docs := findAll(t, coll, bson.D{}, options.Find().SetProjection(bson.D{{Key: "b.c", Value: 1}, {Key: "_id", Value: 0}}).SetBatchSize(1))
+	if len(docs) != 2 || !bytes.Equal(docs[0], mustMarshal(t, bson.D{{Key: "b", Value: bson.D{{Key: "c", Value: 2}}}})) {
+		t.Fatalf("inclusion projection %v", docs)
+	}
+	docs = findAll(t, coll, bson.D{}, options.Find().SetProjection(bson.D{{Key: "b", Value: 0}}).SetSort(bson.D{{Key: "a", Value: -1}}))
+	if !bytes.Equal(docs[0], mustMarshal(t, bson.D{{Key: "_id", Value: int32(2)}, {Key: "a", Value: 4}})) {
+		t.Fatalf("exclusion projection with in-memory sort %v", docs)
+	}
+	r := runCmd(t, db, bson.D{{Key: "findAndModify", Value: "c"}, {Key: "query", Value: bson.D{{Key: "_id", Value: 1}}},
+		{Key: "update", Value: bson.D{{Key: "$set", Value: bson.D{{Key: "a", Value: 9}}}}}, {Key: "new", Value: true},
+		{Key: "fields", Value: bson.D{{Key: "a", Value: 1}}}})
+	if !bytes.Equal(lookup(t, r, "value").Document(), mustMarshal(t, bson.D{{Key: "_id", Value: int32(1)}, {Key: "a", Value: 9}})) {
+		t.Fatalf("findAndModify fields: %s", r)
+	}
+	wantCode(t, cmdErr(t, db, bson.D{{Key: "find", Value: "c"}, {Key: "projection", Value: bson.D{{Key: "a", Value: 1}, {Key: "b", Value: 0}}}}), 31254)
 }
