@@ -296,3 +296,25 @@ func TestCollModCapped(t *testing.T) {
 	_, err = s.CollMod("db", "plain", d("bogus", i32(1)))
 	wantCode(t, err, mongoerr.Location40415, "BSON field 'collMod.bogus' is an unknown field.")
 }
+
+func TestDefaultCompilerUsesQuery(t *testing.T) {
+	s := New()
+	c := mustCreate(t, s, "db", "c", d("validator", dv(d("qty", dv(d("$gte", i32(0)))))))
+	e := wantCode(t, c.Validate(d("_id", i32(1), "qty", i32(-1)), nil, false), mongoerr.DocumentValidationFailure, "Document failed validation")
+	wantDoc(t, "errInfo", e.Extra, d("errInfo", dv(d("failingDocumentId", i32(1)))))
+	if err := c.Validate(d("_id", i32(1), "qty", i32(3)), nil, false); err != nil {
+		t.Fatal(err)
+	}
+	mustIndex(t, c, idx(d("sku", i32(1)), "sku_1", "unique", tru, "partialFilterExpression", dv(d("qty", dv(d("$gt", i32(10)))))))
+	mustInsert(t, c, d("_id", i32(1), "sku", str("a"), "qty", i32(5)))
+	mustInsert(t, c, d("_id", i32(2), "sku", str("a"), "qty", i32(20)))
+	_, _, err := c.Insert(d("_id", i32(3), "sku", str("a"), "qty", i32(30)))
+	wantCode(t, err, mongoerr.DuplicateKey, `E11000 duplicate key error collection: db.c index: sku_1 dup key: { sku: "a" }`)
+	// $jsonSchema is valid MongoDB but not evaluated by mongosim: kept, not enforced.
+	js := mustCreate(t, s, "db", "js", d("validator", dv(d("$jsonSchema", dv(d("required", arr(str("x"))))))))
+	if err := js.Validate(d("_id", i32(1)), nil, false); err != nil {
+		t.Fatalf("unsupported validator enforced: %v", err)
+	}
+	_, err = s.CreateCollection("db", "bad", d("validator", dv(d("$nope", i32(1)))))
+	wantCode(t, err, mongoerr.BadValue, "")
+}

@@ -173,10 +173,12 @@ func (s *Store) CollMod(db, name string, cmd bsoncore.Document) (*CollModResult,
 	var validator Matcher
 	if o.validator != nil && len(bsonkit.MustParseDoc(o.validator)) > 0 && c.compile != nil {
 		m, err := c.compile(o.validator)
-		if err != nil {
+		if err != nil && !notImplemented(err) {
 			return nil, err
 		}
-		validator = m
+		if err == nil {
+			validator = m
+		}
 	}
 	res := &CollModResult{Collection: c}
 	if indexMod != nil {

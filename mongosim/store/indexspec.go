@@ -115,6 +115,7 @@ func buildIndex(spec bsoncore.Document, defaultCollation bsoncore.Document, comp
 	ix.key = key
 
 	var tail bsonkit.Doc
+	partialUnsupported := false
 	for i := 0; i < len(opts); i++ {
 		o := opts[i]
 		switch o.Key {
@@ -143,10 +144,16 @@ func buildIndex(spec bsoncore.Document, defaultCollation bsoncore.Document, comp
 			ix.partial = o.Value.Document()
 			if compile != nil {
 				m, err := compile(ix.partial)
-				if err != nil {
+				switch {
+				case notImplemented(err):
+					// Valid but not evaluable here: keep the spec, maintain no keys
+					// (uniqueness is then not enforced rather than over-enforced).
+					partialUnsupported = true
+				case err != nil:
 					return nil, err
+				default:
+					ix.matcher = m
 				}
-				ix.matcher = m
 			}
 		case "collation":
 			if o.Value.Type != bsoncore.TypeEmbeddedDocument {
@@ -192,7 +199,7 @@ func buildIndex(spec bsoncore.Document, defaultCollation bsoncore.Document, comp
 	out = append(out, opts...)
 	out = append(out, tail...)
 	ix.spec = out.Bytes()
-	if kind == "" && !ix.isID {
+	if kind == "" && !ix.isID && !partialUnsupported {
 		ix.entries = btree.NewG[indexEntry](16, lessEntry)
 	}
 	return ix, nil

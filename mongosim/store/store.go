@@ -14,12 +14,14 @@ package store
 
 import (
 	"crypto/rand"
+	"errors"
 	"sort"
 	"strings"
 
 	"github.com/google/btree"
 	"github.com/mlink-dev/mlink/mongosim/bsonkit"
 	"github.com/mlink-dev/mlink/mongosim/mongoerr"
+	"github.com/mlink-dev/mlink/mongosim/query"
 	"go.mongodb.org/mongo-driver/v2/x/bsonx/bsoncore"
 )
 
@@ -63,12 +65,25 @@ func New() *Store {
 	return s
 }
 
-// defaultCompiler is replaced once the query package provides matchers; a
-// nil compiler stores filters without enforcing them.
-var defaultCompiler FilterCompiler
+// defaultCompiler compiles filters with package query.
+func defaultCompiler(filter bsoncore.Document) (Matcher, error) {
+	m, err := query.Compile(filter)
+	if err != nil {
+		return nil, err
+	}
+	return m, nil
+}
 
-// SetFilterCompiler installs the compiler used for partial index filters
-// and validators created from now on.
+// notImplemented reports whether err says mongosim lacks a (valid) query
+// feature, e.g. $jsonSchema: such filters are stored but not enforced.
+func notImplemented(err error) bool {
+	var me *mongoerr.Error
+	return errors.As(err, &me) && me.Code == mongoerr.NotImplemented
+}
+
+// SetFilterCompiler replaces the compiler (query.Compile by default) used
+// for partial index filters and validators created from now on; nil stores
+// filters without enforcing them.
 func (s *Store) SetFilterCompiler(fc FilterCompiler) { s.compile = fc }
 
 // DatabaseNames returns the names of databases holding at least one

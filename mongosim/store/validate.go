@@ -7,15 +7,18 @@ import (
 )
 
 // compileValidator compiles the collection's validator, if any and if a
-// filter compiler is installed. Validators the compiler rejects (e.g.
-// $jsonSchema before the query package supports it) fail creation with the
-// compiler's error.
+// filter compiler is installed. Invalid validators fail creation with the
+// compiler's error; valid ones mongosim cannot evaluate (NotImplemented,
+// e.g. $jsonSchema) are kept in the options but not enforced.
 func (c *Collection) compileValidator() error {
 	c.validator = nil
 	if c.validatorDoc == nil || len(bsonkit.MustParseDoc(c.validatorDoc)) == 0 || c.compile == nil {
 		return nil
 	}
 	m, err := c.compile(c.validatorDoc)
+	if notImplemented(err) {
+		return nil // a valid validator mongosim cannot evaluate: kept, not enforced
+	}
 	if err != nil {
 		return err
 	}
