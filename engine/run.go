@@ -10,7 +10,6 @@ import (
 
 	"github.com/mlink-dev/mlink"
 	"github.com/mlink-dev/mlink/clone"
-	"github.com/mlink-dev/mlink/mongo"
 	"github.com/mlink-dev/mlink/repl"
 )
 
@@ -204,16 +203,12 @@ func (e *Engine) initialSyncDone(ctx context.Context) error {
 // finish restores what the sync relaxed and marks the run finalized.
 func (e *Engine) finish(ctx context.Context) error {
 	e.setInfo("restoring unique indexes and TTL")
-	var defs []mlink.Deferred
-	if err := e.meta.All(ctx, mlink.MetaDeferredColl, "_id", &defs); err != nil {
+	restored, failures, err := clone.RestoreDeferred(ctx, e.dst)
+	if err != nil {
 		return err
 	}
-	var failures []mlink.IndexFailure
-	for _, d := range defs {
-		failures = append(failures, e.restore(ctx, d)...)
-	}
-	if ctx.Err() != nil {
-		return ctx.Err()
+	for i := range failures {
+		failures[i].Error = e.cfg.Redactor.String(failures[i].Error)
 	}
 	e.mu.Lock()
 	e.failures = append(e.failures, failures...)
@@ -222,45 +217,9 @@ func (e *Engine) finish(ctx context.Context) error {
 		e.log.Error("could not restore on target", "ns", f.Namespace, "index", f.Index, "option", f.Option, "error", f.Error)
 	}
 	e.setState(mlink.StateFinalized, "finalized")
-	e.log.Info("sync finalized", "restored", len(defs)-len(failures), "failures", len(failures))
+	e.log.Info("sync finalized", "restored", restored, "failures", len(failures))
 	return e.saveCheckpoint(ctx, func(cp *mlink.SyncCheckpoint) {
 		cp.Finalized = true
 		cp.Phases = endPhase(endPhase(endPhase(cp.Phases, "replication"), "catchup"), "finalize")
 	})
-}
-
-// restore applies one deferred record: unique (prepareUnique, then unique),
-// TTL expiry on an index, clustered-collection expiry.
-func (e *Engine) restore(ctx context.Context, d mlink.Deferred) []mlink.IndexFailure {
-	ns, err := mlink.ParseNamespace(d.NS)
-	if err != nil {
-		return []mlink.IndexFailure{{Namespace: d.NS, Index: d.Index, Error: err.Error()}}
-	}
-	var out []mlink.IndexFailure
-	run := func(option string, cmd bson.D) {
-		err := mongo.Retry(ctx, 5, func(ctx context.Context) error {
-			_, err := e.dst.RunCommand(ctx, ns.DB, cmd)
-			return err
-		}, nil)
-		if err != nil && !mongo.IsNamespaceNotFound(err) {
-			out = append(out, mlink.IndexFailure{Namespace: d.NS, Index: d.Index, Option: option, Error: e.cfg.Redactor.String(err.Error())})
-		}
-	}
-	if d.Index == "" {
-		if d.ExpireAfterSeconds != nil {
-			run("expireAfterSeconds", bson.D{{Key: "collMod", Value: ns.Coll}, {Key: "expireAfterSeconds", Value: *d.ExpireAfterSeconds}})
-		}
-		return out
-	}
-	index := func(kv ...bson.E) bson.D {
-		return bson.D{{Key: "collMod", Value: ns.Coll}, {Key: "index", Value: append(bson.D{{Key: "name", Value: d.Index}}, kv...)}}
-	}
-	if d.Unique {
-		run("prepareUnique", index(bson.E{Key: "prepareUnique", Value: true}))
-		run("unique", index(bson.E{Key: "unique", Value: true}))
-	}
-	if d.ExpireAfterSeconds != nil {
-		run("expireAfterSeconds", index(bson.E{Key: "expireAfterSeconds", Value: *d.ExpireAfterSeconds}))
-	}
-	return out
 }
