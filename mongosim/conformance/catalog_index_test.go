@@ -6,6 +6,7 @@ import (
 
 	"go.mongodb.org/mongo-driver/v2/bson"
 	"go.mongodb.org/mongo-driver/v2/mongo"
+	"go.mongodb.org/mongo-driver/v2/mongo/options"
 )
 
 func TestCatalogCreateIndexesReply(t *testing.T) {
@@ -154,5 +155,38 @@ func TestCatalogDropIndexes(t *testing.T) {
 	specs, err := db.Collection("c").Indexes().ListSpecifications(ctxT(t))
 	if err != nil || len(specs) != 1 || specs[0].Name != "_id_" {
 		t.Fatalf("after dropping *: %v %v", specs, err)
+	}
+}
+
+func TestCatalogPartialUniqueIndex(t *testing.T) {
+	db := newDB(t)
+	coll := db.Collection("c")
+	runCmd(t, db, bson.D{{Key: "createIndexes", Value: "c"}, {Key: "indexes", Value: bson.A{
+		bson.D{{Key: "key", Value: bson.D{{Key: "sku", Value: 1}}}, {Key: "name", Value: "sku_1"}, {Key: "unique", Value: true},
+			{Key: "partialFilterExpression", Value: bson.D{{Key: "qty", Value: bson.D{{Key: "$gt", Value: 10}}}}}}}}})
+	insertDocs(t, coll, bson.D{{Key: "sku", Value: "a"}, {Key: "qty", Value: 1}}, bson.D{{Key: "sku", Value: "a"}, {Key: "qty", Value: 2}},
+		bson.D{{Key: "sku", Value: "a"}, {Key: "qty", Value: 20}})
+	_, err := coll.InsertOne(ctxT(t), bson.D{{Key: "sku", Value: "a"}, {Key: "qty", Value: 30}})
+	var we mongo.WriteException
+	if !errors.As(err, &we) || len(we.WriteErrors) != 1 || we.WriteErrors[0].Code != 11000 {
+		t.Fatalf("partial unique violation: %v", err)
+	}
+}
+
+func TestCatalogValidatorOnInsert(t *testing.T) {
+	db := newDB(t)
+	runCmd(t, db, bson.D{{Key: "create", Value: "c"}, {Key: "validator", Value: bson.D{{Key: "qty", Value: bson.D{{Key: "$gte", Value: 0}}}}}})
+	coll := db.Collection("c")
+	_, err := coll.InsertOne(ctxT(t), bson.D{{Key: "_id", Value: 7}, {Key: "qty", Value: -1}})
+	var we mongo.WriteException
+	if !errors.As(err, &we) || len(we.WriteErrors) != 1 || we.WriteErrors[0].Code != 121 {
+		t.Fatalf("invalid insert: %v", err)
+	}
+	if id := lookup(t, we.WriteErrors[0].Raw, "errInfo", "failingDocumentId"); id.AsInt64() != 7 {
+		t.Fatalf("failingDocumentId %s", id)
+	}
+	if _, err := coll.InsertOne(ctxT(t), bson.D{{Key: "_id", Value: 8}, {Key: "qty", Value: -1}},
+		options.InsertOne().SetBypassDocumentValidation(true)); err != nil {
+		t.Fatalf("bypassDocumentValidation: %v", err)
 	}
 }
