@@ -11,7 +11,7 @@ import (
 
 // docMatcher is a compiled query filter.
 type docMatcher interface {
-	Match(doc bsoncore.Document) bool
+	Match(doc bsoncore.Document) (bool, error)
 }
 
 // arrayFilter is one compiled arrayFilters entry; it matches an array
@@ -22,7 +22,7 @@ type arrayFilter struct {
 }
 
 func (f *arrayFilter) matches(v bsoncore.Value) (bool, error) {
-	return f.m.Match(bsonkit.D(f.id, v)), nil
+	return f.m.Match(bsonkit.D(f.id, v))
 }
 
 var placeholderPattern = regexp.MustCompile(`^[a-z][a-zA-Z0-9]*$`)
@@ -33,6 +33,9 @@ var placeholderPattern = regexp.MustCompile(`^[a-z][a-zA-Z0-9]*$`)
 func parseArrayFilters(raw []bsoncore.Document) (map[string]*arrayFilter, []string, error) {
 	filters := map[string]*arrayFilter{}
 	for _, f := range raw {
+		if _, err := f.LookupErr("$expr"); err == nil {
+			return nil, nil, withContext(mongoerr.New(mongoerr.QueryFeatureNotAllowed, "$expr is not allowed in this context"), "Error parsing array filter")
+		}
 		m, err := compileQuery(f)
 		if err != nil {
 			return nil, nil, withContext(err, "Error parsing array filter")
@@ -132,7 +135,10 @@ func newPull(arg bsoncore.Value) (modifier, error) {
 			return nil, err
 		}
 		return &cullMod{match: func(v bsoncore.Value) (bool, error) {
-			return v.Type == bsoncore.TypeEmbeddedDocument && m.Match(v.Document()), nil
+			if v.Type != bsoncore.TypeEmbeddedDocument {
+				return false, nil
+			}
+			return m.Match(v.Document())
 		}}, nil
 	case arg.Type == bsoncore.TypeEmbeddedDocument || arg.Type == bsoncore.TypeRegex:
 		m, err := compileQuery(bsonkit.D("", arg))
@@ -140,7 +146,7 @@ func newPull(arg bsoncore.Value) (modifier, error) {
 			return nil, err
 		}
 		return &cullMod{match: func(v bsoncore.Value) (bool, error) {
-			return m.Match(bsonkit.D("", v)), nil
+			return m.Match(bsonkit.D("", v))
 		}}, nil
 	}
 	return &cullMod{match: func(v bsoncore.Value) (bool, error) { return bsonkit.Compare(v, arg) == 0, nil }}, nil
