@@ -10,6 +10,17 @@
 // between batches. store knows nothing of the wire protocol, cluster time or
 // the oplog; mutating methods return what the server needs to describe the
 // change (UUIDs, old documents, evicted documents).
+//
+// Simplifications, each deliberate:
+//   - Collations are validated, normalized and returned (collection options,
+//     index specs, the _id index), but keys compare with the simple binary
+//     collation, so unique enforcement ignores a non-simple collation.
+//   - Text, 2d, 2dsphere and wildcard indexes keep their spec only; ordinary
+//     and hashed indexes keep key entries (hashed ones by value, not hash).
+//   - Time-series collections store measurements as plain documents with a
+//     unique _id; system.buckets.<name> is created empty for the catalog.
+//   - Sizes: data sizes are exact BSON byte sums; storage and index sizes
+//     round key and document bytes up to 4 KiB pages.
 package store
 
 import (
