@@ -222,3 +222,13 @@ func (s *Server) collStatsDocument(db, coll string, spec bsoncore.Document) (bso
 	}
 	return out.Bytes(), nil
 }
+
+// collStatsForNS is collStatsDocument for a "db.coll" namespace, the form
+// agg.Env.CollStats receives.
+func (s *Server) collStatsForNS(ns string, spec bsoncore.Document) (bsoncore.Document, error) {
+	db, coll, ok := splitNS(ns)
+	if !ok {
+		return nil, mongoerr.New(mongoerr.InvalidNamespace, "Invalid namespace specified '%s'", ns)
+	}
+	return s.collStatsDocument(db, coll, spec)
+}

@@ -19,7 +19,7 @@ func TestCollStatsDocument(t *testing.T) {
 	if _, _, err := c.Insert(doc); err != nil {
 		t.Fatal(err)
 	}
-	out, err := s.collStatsDocument("db", "c", bsonkit.D(
+	out, err := s.collStatsForNS("db.c", bsonkit.D(
 		"storageStats", bsonkit.DocValue(bsonkit.D()), "count", bsonkit.DocValue(bsonkit.D())))
 	if err != nil {
 		t.Fatal(err)
