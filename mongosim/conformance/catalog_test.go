@@ -317,6 +317,10 @@ func TestCatalogTimeseriesListing(t *testing.T) {
 	wantRaw(t, "timeseries options", lookup(t, e, "options", "timeseries"), docRaw(t, bson.D{
 		{Key: "timeField", Value: "ts"}, {Key: "metaField", Value: "md"}, {Key: "granularity", Value: "hours"},
 		{Key: "bucketMaxSpanSeconds", Value: int32(2592000)}}))
+	specs, err := db.Collection("weather").Indexes().ListSpecifications(ctxT(t))
+	if err != nil || len(specs) != 1 || specs[0].Name != "md_1_ts_1" {
+		t.Fatalf("timeseries indexes %v %v", specs, err)
+	}
 	if collInfo(t, db, "system.buckets.weather") == nil {
 		t.Fatal("system.buckets.weather not listed")
 	}

@@ -158,6 +158,11 @@ func TestTimeseriesCreatesBuckets(t *testing.T) {
 	}
 	tsOpts := d("timeField", str("ts"), "metaField", str("md"), "granularity", str("hours"), "bucketMaxSpanSeconds", i32(2592000))
 	wantDoc(t, "ts options", ts.Options, d("timeseries", dv(tsOpts), "expireAfterSeconds", bsonkit.Int64(86400)))
+	specs := ts.IndexSpecs()
+	if len(specs) != 1 {
+		t.Fatalf("timeseries indexes %d", len(specs))
+	}
+	wantDoc(t, "meta/time index", specs[0], d("v", i32(2), "key", dv(d("md", i32(1), "ts", i32(1))), "name", str("md_1_ts_1")))
 	b := s.Collection("db", "system.buckets.weather")
 	if b == nil || !b.Clustered() {
 		t.Fatal("buckets collection missing or not clustered")

@@ -198,6 +198,13 @@ func (s *Store) newCollection(db, name string, o *collOptions) *Collection {
 		c.indexes = []*Index{newClusteredIDIndex(name)}
 	case o.clusteredLegacy:
 		c.indexes = nil
+	case o.timeseries != nil:
+		// No _id index; with a metaField, MongoDB (6.3+) creates {meta: 1, time: 1}.
+		c.indexes = nil
+		if meta := o.timeseries.Lookup("metaField"); meta.Type == bsoncore.TypeString {
+			key := bsonkit.D(meta.StringValue(), bsonkit.Int32(1), o.timeseries.Lookup("timeField").StringValue(), bsonkit.Int32(1))
+			_, _ = c.CreateIndexes([]bsoncore.Document{bsonkit.D("key", bsonkit.DocValue(key), "name", bsonkit.String(GenerateIndexName(key)))})
+		}
 	default:
 		id := newIDIndex()
 		if o.collation != nil {
