@@ -1,0 +1,484 @@
+package agg
+
+import (
+	"context"
+	"math"
+	"sort"
+	"strings"
+
+	"go.mongodb.org/mongo-driver/v2/x/bsonx/bsoncore"
+
+	"github.com/mlink-dev/mlink/mongosim/bsonkit"
+	"github.com/mlink-dev/mlink/mongosim/expr"
+	"github.com/mlink-dev/mlink/mongosim/mongoerr"
+)
+
+func init() {
+	stageParsers["$bucketAuto"] = parseBucketAuto
+	stageParsers["$bucket"] = parseBucket
+}
+
+// parseGroupBy requires a $-path or an operator expression, as MongoDB does.
+func parseGroupBy(stageName string, code int32, v bsoncore.Value) (expr.Expr, error) {
+	isPath := v.Type == bsoncore.TypeString && len(v.StringValue()) > 1 && strings.HasPrefix(v.StringValue(), "$")
+	if !isPath && !expr.IsOperatorDoc(v) {
+		return nil, mongoerr.New(code, "The %s 'groupBy' field must be defined as a $-prefixed path or an expression object, but found: %s",
+			stageName, expr.ValueString(v))
+	}
+	return expr.Compile(v)
+}
+
+// defaultCount is the output used when none is specified: {count: {$sum: 1}}.
+func defaultCount() []accField {
+	one, _ := expr.Compile(bsonkit.Int32(1))
+	return []accField{{name: "count", op: "$sum", arg: one, newAcc: accumulators["$sum"]}}
+}
+
+func parseOutput(stageName string, v bsoncore.Value) ([]accField, error) {
+	if v.Type != bsoncore.TypeEmbeddedDocument {
+		return nil, mongoerr.New(40196, "The %s 'output' field must be an object, but found type: %s", stageName, expr.TypeName(v.Type))
+	}
+	return parseAccumulators(docElems(v.Document()), stageName)
+}
+
+type bucketAutoStage struct {
+	groupBy  expr.Expr
+	buckets  int
+	output   []accField
+	rounding rounder
+}
+
+func (b *bucketAutoStage) name() string { return "$bucketAuto" }
+
+func parseBucketAuto(arg bsoncore.Value, p *Pipeline) (stage, error) {
+	if arg.Type != bsoncore.TypeEmbeddedDocument {
+		return nil, mongoerr.New(40240, "The argument to $bucketAuto must be an object, but found type: %s", expr.TypeName(arg.Type))
+	}
+	b := &bucketAutoStage{}
+	haveBuckets := false
+	for _, e := range docElems(arg.Document()) {
+		v := e.Value()
+		switch e.Key() {
+		case "groupBy":
+			g, err := parseGroupBy("$bucketAuto", 40239, v)
+			if err != nil {
+				return nil, err
+			}
+			b.groupBy = g
+		case "buckets":
+			if !bsonkit.IsNumber(v.Type) {
+				return nil, mongoerr.New(40241, "The $bucketAuto 'buckets' field must be a numeric value, but found type: %s", expr.TypeName(v.Type))
+			}
+			n, ok := expr.AsInt64(v)
+			if !ok || n > math.MaxInt32 || n < math.MinInt32 {
+				return nil, mongoerr.New(40242, "The $bucketAuto 'buckets' field must be representable as a 32-bit integer, but found %s", expr.ValueString(v))
+			}
+			if n <= 0 {
+				return nil, mongoerr.New(40243, "The $bucketAuto 'buckets' field must be greater than 0, but found: %d", n)
+			}
+			b.buckets, haveBuckets = int(n), true
+		case "output":
+			out, err := parseOutput("$bucketAuto", v)
+			if err != nil {
+				return nil, err
+			}
+			b.output = out
+		case "granularity":
+			if v.Type != bsoncore.TypeString {
+				return nil, mongoerr.New(40261, "The $bucketAuto 'granularity' field must be a string, but found type: %s", expr.TypeName(v.Type))
+			}
+			r, err := newRounder(v.StringValue())
+			if err != nil {
+				return nil, err
+			}
+			b.rounding = r
+		default:
+			return nil, mongoerr.New(40245, "Unrecognized option to $bucketAuto: %s.", e.Key())
+		}
+	}
+	if b.groupBy == nil || !haveBuckets {
+		return nil, mongoerr.New(40246, "$bucketAuto requires 'groupBy' and 'buckets' to be specified")
+	}
+	if b.output == nil {
+		b.output = defaultCount()
+	}
+	return b, nil
+}
+
+type keyed struct {
+	key bsoncore.Value
+	doc bsoncore.Document
+}
+
+type bucket struct {
+	min, max bsoncore.Value
+	accs     []accumulator
+}
+
+func (b *bucketAutoStage) run(ctx context.Context, in Iterator, p *Pipeline) (Iterator, error) {
+	var out []bsoncore.Document
+	loaded := false
+	i := 0
+	return iterFunc(func() (bsoncore.Document, bool, error) {
+		if !loaded {
+			loaded = true
+			var err error
+			if out, err = b.compute(ctx, in, p); err != nil {
+				return nil, false, err
+			}
+		}
+		if i >= len(out) {
+			return nil, false, nil
+		}
+		i++
+		return out[i-1], true, nil
+	}), nil
+}
+
+func (b *bucketAutoStage) compute(ctx context.Context, in Iterator, p *Pipeline) ([]bsoncore.Document, error) {
+	var items []keyed
+	for {
+		if err := ctx.Err(); err != nil {
+			return nil, err
+		}
+		d, ok, err := in.Next()
+		if err != nil {
+			return nil, err
+		}
+		if !ok {
+			break
+		}
+		k, err := b.groupBy.Eval(p.exprCtx(d))
+		if err != nil {
+			return nil, err
+		}
+		if b.rounding != nil {
+			if err := checkGranularityKey(k); err != nil {
+				return nil, err
+			}
+		}
+		if k.Type == 0 {
+			k = bsonkit.Null()
+		}
+		items = append(items, keyed{key: k, doc: d})
+	}
+	sort.SliceStable(items, func(i, j int) bool { return bsonkit.Compare(items[i].key, items[j].key) < 0 })
+	if len(items) == 0 {
+		return nil, nil
+	}
+	approx := int(math.Round(float64(len(items)) / float64(b.buckets)))
+	if approx < 1 {
+		approx = 1
+	}
+	var buckets []*bucket
+	next := 0
+	var prevMax bsoncore.Value
+	for n := 1; n <= b.buckets && next < len(items); n++ {
+		cur := &bucket{min: items[next].key, max: items[next].key, accs: make([]accumulator, len(b.output))}
+		for j, f := range b.output {
+			cur.accs[j] = f.newAcc()
+		}
+		if b.rounding != nil {
+			if prevMax.Type != 0 {
+				cur.min = prevMax
+			} else {
+				cur.min = b.rounding.roundDown(items[next].key)
+			}
+		}
+		add := func(it keyed) error {
+			cur.max = it.key
+			ectx := p.exprCtx(it.doc)
+			for j, f := range b.output {
+				v, err := f.arg.Eval(ectx)
+				if err != nil {
+					return err
+				}
+				cur.accs[j].add(v)
+			}
+			return nil
+		}
+		if err := add(items[next]); err != nil {
+			return nil, err
+		}
+		next++
+		last := n == b.buckets
+		for count := 1; next < len(items) && (count < approx || last); count++ {
+			if err := add(items[next]); err != nil {
+				return nil, err
+			}
+			next++
+		}
+		// Absorb values equal to the boundary, then close the bucket.
+		if b.rounding != nil {
+			boundary := b.rounding.roundUp(cur.max)
+			for next < len(items) && (bsonkit.Compare(boundary, items[next].key) > 0 || bsonkit.Compare(cur.max, items[next].key) == 0) {
+				if err := add(items[next]); err != nil {
+					return nil, err
+				}
+				next++
+			}
+			if f, _ := bsonkit.ToFloat(boundary); f == 0 && next < len(items) {
+				cur.max = b.rounding.roundDown(items[next].key)
+			} else {
+				cur.max = boundary
+			}
+		} else {
+			for next < len(items) && bsonkit.Compare(cur.max, items[next].key) == 0 {
+				if err := add(items[next]); err != nil {
+					return nil, err
+				}
+				next++
+			}
+			if next < len(items) {
+				cur.max = items[next].key
+			}
+		}
+		prevMax = cur.max
+		buckets = append(buckets, cur)
+	}
+	out := make([]bsoncore.Document, len(buckets))
+	for i, bk := range buckets {
+		var d bsonkit.Doc
+		d.Append("_id", bsonkit.DocValue(bsonkit.D("min", bk.min, "max", bk.max)))
+		for j, f := range b.output {
+			d.Append(f.name, bk.accs[j].result())
+		}
+		out[i] = d.Bytes()
+	}
+	return out, nil
+}
+
+func checkGranularityKey(k bsoncore.Value) error {
+	if !bsonkit.IsNumber(k.Type) {
+		return mongoerr.New(40258, "$bucketAuto can specify a 'granularity' with numeric boundaries only, but found a value with type: %s",
+			expr.TypeName(k.Type))
+	}
+	f, _ := bsonkit.ToFloat(k)
+	if math.IsNaN(f) {
+		return mongoerr.New(40259, "$bucketAuto can specify a 'granularity' with numeric boundaries only, but found a NaN")
+	}
+	if f < 0 {
+		return mongoerr.New(40260, "$bucketAuto can specify a 'granularity' with non-negative numbers only, but found a negative number")
+	}
+	return nil
+}
+
+// rounder implements $bucketAuto's granularity: roundUp returns the
+// smallest series value strictly greater than v, roundDown the largest
+// strictly smaller (0 stays 0).
+type rounder interface {
+	roundUp(v bsoncore.Value) bsoncore.Value
+	roundDown(v bsoncore.Value) bsoncore.Value
+}
+
+var preferredSeries = map[string][]float64{
+	"R5":    {1.0, 1.6, 2.5, 4.0, 6.3},
+	"R10":   {1.00, 1.25, 1.6, 2.00, 2.5, 3.15, 4.0, 5.00, 6.3, 8.0},
+	"R20":   {1.00, 1.12, 1.25, 1.40, 1.60, 1.80, 2.00, 2.24, 2.50, 2.80, 3.15, 3.55, 4.00, 4.50, 5.00, 5.60, 6.30, 7.10, 8.00, 9.00},
+	"R40":   {1.00, 1.06, 1.12, 1.18, 1.25, 1.32, 1.40, 1.50, 1.60, 1.70, 1.80, 1.90, 2.00, 2.12, 2.24, 2.36, 2.50, 2.65, 2.80, 3.00, 3.15, 3.35, 3.55, 3.75, 4.00, 4.25, 4.50, 4.75, 5.00, 5.30, 5.60, 6.00, 6.30, 6.70, 7.10, 7.50, 8.00, 8.50, 9.00, 9.50},
+	"1-2-5": {1, 2, 5},
+	"E6":    {1.0, 1.5, 2.2, 3.3, 4.7, 6.8},
+	"E12":   {1.0, 1.2, 1.5, 1.8, 2.2, 2.7, 3.3, 3.9, 4.7, 5.6, 6.8, 8.2},
+	"E24":   {1.0, 1.1, 1.2, 1.3, 1.5, 1.6, 1.8, 2.0, 2.2, 2.4, 2.7, 3.0, 3.3, 3.6, 3.9, 4.3, 4.7, 5.1, 5.6, 6.2, 6.8, 7.5, 8.2, 9.1},
+}
+
+func newRounder(name string) (rounder, error) {
+	if name == "POWERSOF2" {
+		return powersOf2{}, nil
+	}
+	if s, ok := preferredSeries[name]; ok {
+		return seriesRounder(s), nil
+	}
+	if name == "R80" || name == "E48" || name == "E96" || name == "E192" {
+		return nil, mongoerr.New(mongoerr.NotImplemented, "granularity %s is not supported by mongosim", name)
+	}
+	return nil, mongoerr.New(40257, "Unknown rounding granularity '%s'", name)
+}
+
+type powersOf2 struct{}
+
+func (powersOf2) roundUp(v bsoncore.Value) bsoncore.Value {
+	f, _ := bsonkit.ToFloat(v)
+	if f == 0 {
+		return v
+	}
+	p := math.Exp2(math.Floor(math.Log2(f)) + 1)
+	if p <= f {
+		p *= 2
+	}
+	return numberLike(v, p)
+}
+
+func (powersOf2) roundDown(v bsoncore.Value) bsoncore.Value {
+	f, _ := bsonkit.ToFloat(v)
+	if f == 0 {
+		return v
+	}
+	p := math.Exp2(math.Ceil(math.Log2(f)) - 1)
+	if p >= f {
+		p /= 2
+	}
+	return numberLike(v, p)
+}
+
+// numberLike returns f as an integer type when v is an integer and f fits.
+func numberLike(v bsoncore.Value, f float64) bsoncore.Value {
+	if (v.Type == bsoncore.TypeInt32 || v.Type == bsoncore.TypeInt64) && f == math.Trunc(f) {
+		if f <= math.MaxInt32 && v.Type == bsoncore.TypeInt32 {
+			return bsonkit.Int32(int32(f))
+		}
+		if f < 9.2e18 {
+			return bsonkit.Int64(int64(f))
+		}
+	}
+	return bsonkit.Double(f)
+}
+
+type seriesRounder []float64
+
+func (s seriesRounder) candidates(f float64) []float64 {
+	mag := math.Pow(10, math.Floor(math.Log10(f)))
+	var out []float64
+	for _, m := range []float64{mag / 10, mag, mag * 10} {
+		for _, x := range s {
+			out = append(out, x*m)
+		}
+	}
+	return out
+}
+
+func (s seriesRounder) roundUp(v bsoncore.Value) bsoncore.Value {
+	f, _ := bsonkit.ToFloat(v)
+	if f == 0 {
+		return bsonkit.Double(0)
+	}
+	for _, c := range s.candidates(f) {
+		if c > f*(1+1e-12) {
+			return bsonkit.Double(c)
+		}
+	}
+	return bsonkit.Double(f)
+}
+
+func (s seriesRounder) roundDown(v bsoncore.Value) bsoncore.Value {
+	f, _ := bsonkit.ToFloat(v)
+	if f == 0 {
+		return bsonkit.Double(0)
+	}
+	c := s.candidates(f)
+	for i := len(c) - 1; i >= 0; i-- {
+		if c[i] < f*(1-1e-12) {
+			return bsonkit.Double(c[i])
+		}
+	}
+	return bsonkit.Double(0)
+}
+
+// $bucket: fixed boundaries, optional default bucket.
+type bucketStage struct {
+	groupBy    expr.Expr
+	boundaries []bsoncore.Value
+	def        bsoncore.Value
+	output     []accField
+}
+
+func (b *bucketStage) name() string { return "$bucket" }
+
+func parseBucket(arg bsoncore.Value, p *Pipeline) (stage, error) {
+	if arg.Type != bsoncore.TypeEmbeddedDocument {
+		return nil, mongoerr.New(40201, "Argument to $bucket stage must be an object, but found type: %s.", expr.TypeName(arg.Type))
+	}
+	b := &bucketStage{}
+	for _, e := range docElems(arg.Document()) {
+		v := e.Value()
+		switch e.Key() {
+		case "groupBy":
+			g, err := parseGroupBy("$bucket", 40202, v)
+			if err != nil {
+				return nil, err
+			}
+			b.groupBy = g
+		case "boundaries":
+			if v.Type != bsoncore.TypeArray {
+				return nil, mongoerr.New(40200, "The $bucket 'boundaries' field must be an array, but found type: %s.", expr.TypeName(v.Type))
+			}
+			b.boundaries = bsonkit.Values(v)
+		case "default":
+			b.def = v
+		case "output":
+			out, err := parseOutput("$bucket", v)
+			if err != nil {
+				return nil, err
+			}
+			b.output = out
+		default:
+			return nil, mongoerr.New(40197, "Unrecognized option to $bucket: %s.", e.Key())
+		}
+	}
+	if b.groupBy == nil || b.boundaries == nil {
+		return nil, mongoerr.New(40198, "$bucket requires 'groupBy' and 'boundaries' to be specified.")
+	}
+	if len(b.boundaries) < 2 {
+		return nil, mongoerr.New(40192, "The $bucket 'boundaries' field must have at least 2 values, but found %d value(s).", len(b.boundaries))
+	}
+	for i := 1; i < len(b.boundaries); i++ {
+		prev, cur := b.boundaries[i-1], b.boundaries[i]
+		if bsonkit.TypeBracket(prev.Type) != bsonkit.TypeBracket(cur.Type) {
+			return nil, mongoerr.New(40193, "All values in the the 'boundaries' option to $bucket must have the same type. Found conflicting types %s and %s.",
+				expr.TypeName(prev.Type), expr.TypeName(cur.Type))
+		}
+		if bsonkit.Compare(prev, cur) >= 0 {
+			return nil, mongoerr.New(40194, "The 'boundaries' option to $bucket must be sorted, but elements %d and %d are not in ascending order (%s is not less than %s).",
+				i-1, i, expr.ValueString(prev), expr.ValueString(cur))
+		}
+	}
+	if b.def.Type != 0 {
+		lo, hi := b.boundaries[0], b.boundaries[len(b.boundaries)-1]
+		sameBracket := bsonkit.TypeBracket(b.def.Type) == bsonkit.TypeBracket(lo.Type)
+		if sameBracket && bsonkit.Compare(b.def, lo) >= 0 && bsonkit.Compare(b.def, hi) < 0 {
+			return nil, mongoerr.New(40199, "The $bucket 'default' field must be less than the lowest boundary or greater than or equal to the highest boundary.")
+		}
+	}
+	if b.output == nil {
+		b.output = defaultCount()
+	}
+	return b, nil
+}
+
+func (b *bucketStage) run(ctx context.Context, in Iterator, p *Pipeline) (Iterator, error) {
+	// $bucket is $group by the bucket's lower boundary (or default), then $sort by _id.
+	g := &groupStage{id: bucketID{b}, fields: b.output}
+	it, err := g.run(ctx, in, p)
+	if err != nil {
+		return nil, err
+	}
+	srt, err := parseSort(bsonkit.DocValue(bsonkit.D("_id", bsonkit.Int32(1))), p)
+	if err != nil {
+		return nil, err
+	}
+	return srt.run(ctx, it, p)
+}
+
+// bucketID evaluates to the bucket a document falls into.
+type bucketID struct{ b *bucketStage }
+
+func (id bucketID) Eval(ctx *expr.Ctx) (bsoncore.Value, error) {
+	v, err := id.b.groupBy.Eval(ctx)
+	if err != nil {
+		return bsonkit.Missing, err
+	}
+	if v.Type == 0 {
+		v = bsonkit.Null()
+	}
+	bs := id.b.boundaries
+	for i := 0; i+1 < len(bs); i++ {
+		if bsonkit.TypeBracket(v.Type) == bsonkit.TypeBracket(bs[i].Type) &&
+			bsonkit.Compare(v, bs[i]) >= 0 && bsonkit.Compare(v, bs[i+1]) < 0 {
+			return bs[i], nil
+		}
+	}
+	if id.b.def.Type == 0 {
+		return bsonkit.Missing, mongoerr.New(40066, "$switch could not find a matching branch for an input, and no default was specified.")
+	}
+	return id.b.def, nil
+}
