@@ -47,17 +47,3 @@ func rejectExtensions(f bsoncore.Document) error {
 	}
 	return nil
 }
-
-// Interim until package agg lands (it is being written in parallel):
-// pipeline-style updates report NotImplemented rather than guess at stage
-// semantics.
-
-type pipelineUpdate struct{}
-
-func compilePipeline(bsoncore.Array, Options) (*pipelineUpdate, error) {
-	return nil, mongoerr.New(mongoerr.NotImplemented, "pipeline-style updates need package agg, not yet available")
-}
-
-func (p *pipelineUpdate) apply(doc bsoncore.Document, _ ApplyCtx, _ bool) (Result, error) {
-	return Result{Doc: doc}, mongoerr.New(mongoerr.NotImplemented, "pipeline-style updates need package agg, not yet available")
-}
