@@ -229,3 +229,22 @@ func wantCodeMsg(t *testing.T, err error, code int32, msg string) {
 		t.Fatalf("want command error %d %q, got %#v", code, msg, err)
 	}
 }
+
+func TestPipelineUpdateThroughDriver(t *testing.T) {
+	coll := newDB(t).Collection("c")
+	insertDocs(t, coll, ej(t, `{"_id": 1, "student": "Skye", "points": 75, "commentsSemester1": "great at math", "commentsSemester2": "loses temper"}`))
+	pipeline := bson.A{
+		ej(t, `{"$set": {"status": "Modified", "comments": ["$commentsSemester1", "$commentsSemester2"]}}`),
+		ej(t, `{"$unset": ["commentsSemester1", "commentsSemester2"]}`),
+	}
+	r, err := coll.UpdateOne(ctxT(t), bson.D{}, pipeline)
+	if err != nil || r.ModifiedCount != 1 {
+		t.Fatalf("%+v %v", r, err)
+	}
+	want := ej(t, `{"_id": 1, "student": "Skye", "points": 75, "status": "Modified", "comments": ["great at math", "loses temper"]}`)
+	if got := oneDoc(t, coll); !bytes.Equal(got, want) {
+		t.Fatalf("\n want %s\n  got %s", want, got)
+	}
+	_, err = coll.UpdateOne(ctxT(t), bson.D{}, bson.A{ej(t, `{"$match": {}}`)})
+	wantWriteError(t, err, 72, "$match is not allowed to be used within an update")
+}
