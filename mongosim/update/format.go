@@ -114,9 +114,11 @@ func writeValue(sb *strings.Builder, v bsoncore.Value) {
 		}
 		sb.WriteString(code)
 	case bsoncore.TypeString, bsoncore.TypeSymbol:
-		s := v.StringValue()
+		var s string
 		if v.Type == bsoncore.TypeSymbol {
 			s = v.Symbol()
+		} else {
+			s = v.StringValue()
 		}
 		if len(s)+1 > 160 {
 			sb.WriteString(`"` + s[:150] + `..."`)

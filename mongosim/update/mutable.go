@@ -134,17 +134,6 @@ func (m *mval) appendChild(c *mval) {
 	m.markDirty()
 }
 
-// insertChild puts c at position i of m's children.
-func (m *mval) insertChild(i int, c *mval) {
-	m.expand()
-	c.parent = m
-	m.kids = append(m.kids, nil)
-	copy(m.kids[i+1:], m.kids[i:])
-	m.kids[i] = c
-	m.renumber()
-	m.markDirty()
-}
-
 // remove detaches m from its parent.
 func (m *mval) remove() {
 	p := m.parent

@@ -181,7 +181,3 @@ func (u *Update) apply(doc bsoncore.Document, ctx ApplyCtx, describe bool) (Resu
 	}
 	return r, nil
 }
-
-// IsUpsertReplacement reports whether an upsert of this update seeds only
-// _id from the query (replacement updates) rather than every equality.
-func (u *Update) IsUpsertReplacement() bool { return u.kind == Replacement }
