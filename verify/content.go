@@ -16,7 +16,10 @@ import (
 type collJob struct {
 	ns     mlink.Namespace
 	report *ContentReport
-	ranges []mongo.Range
+	// batchDocs sizes cursor batches to about scanBatchBytes, so a scan
+	// holds a few MB whatever the range size (the server's own cap is 16 MB).
+	batchDocs int
+	ranges    []mongo.Range
 	// digests[i] holds range i's source and target digests; each worker
 	// writes only the slots of the ranges it was given.
 	digests [][2]rangeDigest
@@ -89,6 +92,7 @@ func (c *contentComparer) split(ctx context.Context, job *collJob) error {
 	}
 	job.ranges = ranges
 	job.digests = make([][2]rangeDigest, len(ranges))
+	job.batchDocs = batchDocsFor(st.AvgObjSize)
 	return nil
 }
 
@@ -97,7 +101,7 @@ func (c *contentComparer) hashRangeBothSides(ctx context.Context, t rangeTask) e
 	g, gctx := errgroup.WithContext(ctx)
 	for side, cl := range []*mongo.Client{c.src, c.dst} {
 		g.Go(func() error {
-			d, err := c.hashRange(gctx, cl, t.job.ns, r)
+			d, err := c.hashRange(gctx, cl, t.job.ns, r, t.job.batchDocs)
 			t.job.digests[t.idx][side] = d
 			return err
 		})
@@ -105,10 +109,22 @@ func (c *contentComparer) hashRangeBothSides(ctx context.Context, t rangeTask) e
 	return g.Wait()
 }
 
+// scanBatchBytes is the cursor batch size aimed at.
+const scanBatchBytes = 2 << 20
+
+// batchDocsFor turns scanBatchBytes into a document count for a
+// collection's average document size (0 when unknown: the server decides).
+func batchDocsFor(avgObjSize int64) int {
+	if avgObjSize <= 0 {
+		return 0
+	}
+	return int(max(16, min(100_000, scanBatchBytes/avgObjSize)))
+}
+
 // hashRange streams one side of a range and digests its documents.
-func (c *contentComparer) hashRange(ctx context.Context, cl *mongo.Client, ns mlink.Namespace, r mongo.Range) (rangeDigest, error) {
+func (c *contentComparer) hashRange(ctx context.Context, cl *mongo.Client, ns mlink.Namespace, r mongo.Range, batchDocs int) (rangeDigest, error) {
 	var d rangeDigest
-	err := cl.Scan(ctx, ns, r, mongo.ScanOptions{}, func(b mongo.Batch) error {
+	err := cl.Scan(ctx, ns, r, mongo.ScanOptions{BatchDocs: batchDocs}, func(b mongo.Batch) error {
 		for _, doc := range b.Docs {
 			d.add(doc, c.hasher.doc(doc))
 		}
@@ -146,7 +162,7 @@ func (c *contentComparer) settle(ctx context.Context, job *collJob) error {
 			rep.Truncated = rep.Truncated || c.opts.MaxDiffs > 0
 			continue
 		}
-		diffs, err := c.drill(ctx, job.ns, job.ranges[i])
+		diffs, err := c.drill(ctx, job, job.ranges[i])
 		if err != nil {
 			return err
 		}
@@ -209,12 +225,12 @@ func idJSON(id string) json.RawMessage {
 // drill reads both sides of a range and compares them document by document.
 // Only _ids and 16-byte fingerprints are kept, so a range of tens of MB of
 // documents costs a few MB here.
-func (c *contentComparer) drill(ctx context.Context, ns mlink.Namespace, r mongo.Range) (rangeDiffs, error) {
+func (c *contentComparer) drill(ctx context.Context, job *collJob, r mongo.Range) (rangeDiffs, error) {
 	var sides [2][]idHash
 	g, gctx := errgroup.WithContext(ctx)
 	for side, cl := range []*mongo.Client{c.src, c.dst} {
 		g.Go(func() error {
-			return cl.Scan(gctx, ns, r, mongo.ScanOptions{}, func(b mongo.Batch) error {
+			return cl.Scan(gctx, job.ns, r, mongo.ScanOptions{BatchDocs: job.batchDocs}, func(b mongo.Batch) error {
 				for _, doc := range b.Docs {
 					sides[side] = append(sides[side], idHash{id: idKey(doc), h: c.hasher.doc(doc)})
 				}
@@ -223,7 +239,7 @@ func (c *contentComparer) drill(ctx context.Context, ns mlink.Namespace, r mongo
 		})
 	}
 	if err := g.Wait(); err != nil {
-		return rangeDiffs{}, fmt.Errorf("verify: re-read %s: %w", ns, err)
+		return rangeDiffs{}, fmt.Errorf("verify: re-read %s: %w", job.ns, err)
 	}
 	return diffIDs(sides[0], sides[1]), nil
 }
