@@ -3,6 +3,7 @@ package verify
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 
 	"go.mongodb.org/mongo-driver/v2/bson"
@@ -162,7 +163,16 @@ func (c *contentComparer) settle(ctx context.Context, job *collJob) error {
 			rep.Truncated = rep.Truncated || c.opts.MaxDiffs > 0
 			continue
 		}
-		diffs, err := c.drill(ctx, job, job.ranges[i])
+		diffs, err := c.drill(ctx, job, job.ranges[i], max(s.Count, d.Count))
+		if errors.Is(err, errRangeTooLarge) {
+			// The sample misjudged this range (say, the source side is
+			// empty); listing its _ids would take unbounded memory.
+			rep.Truncated = true
+			if rd != nil {
+				rd.TooLarge = true
+			}
+			continue
+		}
 		if err != nil {
 			return err
 		}
@@ -222,10 +232,21 @@ func idJSON(id string) json.RawMessage {
 	return extJSON(bson.RawValue{Type: bson.Type(id[0]), Value: []byte(id[1:])}, true)
 }
 
+// maxDrillDocs bounds the documents of one side of a range that drill
+// keeps (an _id and a fingerprint each, about 100 bytes with the map).
+var maxDrillDocs int64 = 1 << 20
+
+var errRangeTooLarge = errors.New("range too large to re-read")
+
 // drill reads both sides of a range and compares them document by document.
 // Only _ids and 16-byte fingerprints are kept, so a range of tens of MB of
-// documents costs a few MB here.
-func (c *contentComparer) drill(ctx context.Context, job *collJob, r mongo.Range) (rangeDiffs, error) {
+// documents costs a few MB here; a range larger than maxDrillDocs on either
+// side (known from the hash pass, or found while reading) is refused with
+// errRangeTooLarge.
+func (c *contentComparer) drill(ctx context.Context, job *collJob, r mongo.Range, docs int64) (rangeDiffs, error) {
+	if docs > maxDrillDocs {
+		return rangeDiffs{}, errRangeTooLarge
+	}
 	var sides [2][]idHash
 	g, gctx := errgroup.WithContext(ctx)
 	for side, cl := range []*mongo.Client{c.src, c.dst} {
@@ -234,11 +255,17 @@ func (c *contentComparer) drill(ctx context.Context, job *collJob, r mongo.Range
 				for _, doc := range b.Docs {
 					sides[side] = append(sides[side], idHash{id: idKey(doc), h: c.hasher.doc(doc)})
 				}
+				if int64(len(sides[side])) > maxDrillDocs {
+					return errRangeTooLarge
+				}
 				return nil
 			})
 		})
 	}
 	if err := g.Wait(); err != nil {
+		if errors.Is(err, errRangeTooLarge) {
+			return rangeDiffs{}, err
+		}
 		return rangeDiffs{}, fmt.Errorf("verify: re-read %s: %w", job.ns, err)
 	}
 	return diffIDs(sides[0], sides[1]), nil

@@ -114,3 +114,20 @@ func TestSettleWithoutDrill(t *testing.T) {
 		t.Fatalf("got %s\nwant %s", mustJSON(t, job.report), mustJSON(t, want))
 	}
 }
+
+func TestBatchDocsFor(t *testing.T) {
+	for avg, want := range map[int64]int{0: 0, -1: 0, 100: 20971, 1: 100_000, 4 << 20: 16, 16 << 20: 16} {
+		if got := batchDocsFor(avg); got != want {
+			t.Errorf("batchDocsFor(%d) = %d, want %d", avg, got, want)
+		}
+	}
+}
+
+func TestDrillRefusesLargeRangeBeforeReading(t *testing.T) {
+	// No clients: a refusal must come before any read.
+	c := &contentComparer{opts: Options{}.withDefaults(), hasher: newHasher()}
+	_, err := c.drill(context.Background(), &collJob{}, mongo.Range{}, maxDrillDocs+1)
+	if err != errRangeTooLarge {
+		t.Fatalf("err = %v, want errRangeTooLarge", err)
+	}
+}

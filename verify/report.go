@@ -78,6 +78,9 @@ type RangeDiff struct {
 	// Unconfirmed says re-reading found no differing document: the data
 	// changed while the verifier ran (a sync in progress).
 	Unconfirmed bool `json:"unconfirmed,omitempty"`
+	// TooLarge says the range holds too many documents to be re-read
+	// within the verifier's memory bound (its _ids are not listed).
+	TooLarge bool `json:"tooLarge,omitempty"`
 }
 
 // Summary counts namespaces by status.
@@ -227,8 +230,11 @@ func (t *textWriter) content(c *ContentReport) {
 	t.printf("  _id ranges: %d of %d differ\n", c.MismatchedRanges, c.Ranges)
 	for _, rd := range c.RangeDiffs {
 		t.printf("    [%s, %s): source %d, target %d documents", boundText(rd.Min, "MinKey"), boundText(rd.Max, "MaxKey"), rd.SourceCount, rd.TargetCount)
-		if rd.Unconfirmed {
+		switch {
+		case rd.Unconfirmed:
 			t.printf(" (re-read found no difference: data changed during verify)")
+		case rd.TooLarge:
+			t.printf(" (too many documents to re-read; _ids not listed)")
 		}
 		t.printf("\n")
 	}
