@@ -78,7 +78,8 @@ func Compare(a, b bsoncore.Value) int {
 	case bsoncore.TypeDouble, bsoncore.TypeInt32, bsoncore.TypeInt64, bsoncore.TypeDecimal128:
 		return CompareNumbers(a, b)
 	case bsoncore.TypeString, bsoncore.TypeSymbol:
-		return cmpStrings(stringOf(a), stringOf(b))
+		// Both share the string layout; compare raw bytes without allocating.
+		return bytes.Compare(stringBytes(a), stringBytes(b))
 	case bsoncore.TypeEmbeddedDocument:
 		return CompareDocuments(a.Document(), b.Document())
 	case bsoncore.TypeArray:
@@ -142,23 +143,51 @@ func Compare(a, b bsoncore.Value) int {
 func Equal(a, b bsoncore.Value) bool { return Compare(a, b) == 0 }
 
 // CompareDocuments compares two documents element by element: canonical
-// type, then field name, then value; a prefix sorts first.
+// type, then field name, then value; a prefix sorts first. It walks the raw
+// bytes without allocating.
 func CompareDocuments(a, b bsoncore.Document) int {
-	ia, _ := a.Elements()
-	ib, _ := b.Elements()
-	for i := 0; i < len(ia) && i < len(ib); i++ {
-		va, vb := ia[i].Value(), ib[i].Value()
+	ra, rb := docBody(a), docBody(b)
+	for {
+		ea, restA, okA := bsoncore.ReadElement(ra)
+		eb, restB, okB := bsoncore.ReadElement(rb)
+		switch {
+		case !okA && !okB:
+			return 0
+		case !okA:
+			return -1
+		case !okB:
+			return 1
+		}
+		va, vb := ea.Value(), eb.Value()
 		if c := cmpInt(TypeBracket(va.Type), TypeBracket(vb.Type)); c != 0 {
 			return c
 		}
-		if c := cmpStrings(ia[i].Key(), ib[i].Key()); c != 0 {
+		if c := bytes.Compare(ea.KeyBytes(), eb.KeyBytes()); c != 0 {
 			return c
 		}
 		if c := Compare(va, vb); c != 0 {
 			return c
 		}
+		ra, rb = restA, restB
 	}
-	return cmpInt(len(ia), len(ib))
+}
+
+// docBody returns the element bytes of a document (without length and
+// terminator), or nil if it is malformed.
+func docBody(d bsoncore.Document) []byte {
+	if len(d) < 5 {
+		return nil
+	}
+	return d[4 : len(d)-1]
+}
+
+// stringBytes returns the bytes of a string or symbol value (without the
+// length prefix and NUL terminator).
+func stringBytes(v bsoncore.Value) []byte {
+	if len(v.Data) < 5 {
+		return nil
+	}
+	return v.Data[4 : len(v.Data)-1]
 }
 
 // CompareNumbers compares two numeric values exactly across int32, int64,
@@ -278,13 +307,6 @@ func compareViaRat(a, b bsoncore.Value) int {
 		return cmpInt(int(ka), int(kb))
 	}
 	return ra.Cmp(rb)
-}
-
-func stringOf(v bsoncore.Value) string {
-	if v.Type == bsoncore.TypeSymbol {
-		return v.Symbol()
-	}
-	return v.StringValue()
 }
 
 func absInt(x int) int {
