@@ -4,6 +4,7 @@
 package query
 
 import (
+	"sync"
 	"time"
 
 	"go.mongodb.org/mongo-driver/v2/x/bsonx/bsoncore"
@@ -80,16 +81,24 @@ func (m *Matcher) MatchErr(doc bsoncore.Document) (bool, int, error) {
 	if m.empty {
 		return true, -1, nil
 	}
-	st := matchState{pos: -1, root: doc, opts: &m.opts}
-	ok := m.root.matches(doc, &st)
-	if st.err != nil {
-		return false, -1, st.err
+	// The state escapes through the node interface; pooling it keeps a
+	// simple Match allocation-free.
+	st := statePool.Get().(*matchState)
+	*st = matchState{pos: -1, root: doc, opts: &m.opts}
+	ok := m.root.matches(doc, st)
+	pos, err := st.pos, st.err
+	*st = matchState{}
+	statePool.Put(st)
+	if err != nil {
+		return false, -1, err
 	}
 	if !ok {
 		return false, -1, nil
 	}
-	return true, st.pos, nil
+	return true, pos, nil
 }
+
+var statePool = sync.Pool{New: func() any { return new(matchState) }}
 
 // matchState carries per-evaluation results through the tree.
 type matchState struct {
