@@ -113,14 +113,14 @@ func printStatus(w io.Writer, st mlink.Status) {
 
 	if c := st.Clone; c != nil && len(c.Collections) > 0 {
 		fmt.Fprintln(w)
-		tw = tabwriter.NewWriter(w, 0, 4, 2, ' ', tabwriter.AlignRight)
-		fmt.Fprintln(tw, "NAMESPACE\tPROGRESS\tDOCUMENTS\tBYTES\tPARTS\tETA\t")
+		tw = tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+		fmt.Fprintln(tw, "NAMESPACE\tPROGRESS\tDOCUMENTS\tBYTES\tPARTS\tETA")
 		for _, col := range c.Collections {
 			p := percent(col.CopiedBytes, col.EstimatedBytes)
 			if col.Done {
 				p = 100
 			}
-			fmt.Fprintf(tw, "%s\t%.1f%%\t%s / %s\t%s / %s\t%d\t%s\t\n", col.Namespace, p,
+			fmt.Fprintf(tw, "%s\t%.1f%%\t%s / %s\t%s / %s\t%d\t%s\n", col.Namespace, p,
 				fmtCount(col.CopiedDocs), fmtCount(col.EstimatedDocs),
 				fmtBytes(col.CopiedBytes), fmtBytes(col.EstimatedBytes), col.Partitions, fmtETA(col.ETASeconds, col.Done))
 		}

@@ -185,7 +185,7 @@ func (v *barView) name(label string) decor.Decorator {
 		v.mu.Lock()
 		defer v.mu.Unlock()
 		return label + strings.Repeat(" ", max(0, v.nsW-len(label)))
-	})
+	}, decor.WCSyncWidthR)
 }
 
 func (v *barView) update(st mlink.Status) {
@@ -211,7 +211,7 @@ func (v *barView) update(st mlink.Status) {
 		if v.total == nil {
 			v.total = v.p.New(0, mpb.BarStyle(), mpb.BarPriority(prioTotal),
 				mpb.PrependDecorators(v.name("total")),
-				mpb.AppendDecorators(decor.Any(func(decor.Statistics) string { return v.totalText() })))
+				mpb.AppendDecorators(decor.Any(func(decor.Statistics) string { return v.totalText() }, decor.WCSyncWidthR)))
 		}
 		done := c.CollectionsAll > 0 && c.CollectionsDone == c.CollectionsAll
 		setProgress(v.total, c.CopiedBytes, c.EstimatedBytes, done)
@@ -219,7 +219,7 @@ func (v *barView) update(st mlink.Status) {
 			ns := ns
 			v.bars[ns] = v.p.New(0, mpb.BarStyle(), mpb.BarPriority(prioColl+len(v.bars)+i),
 				mpb.PrependDecorators(v.name(ns)),
-				mpb.AppendDecorators(decor.Any(func(decor.Statistics) string { return v.collText(ns) })))
+				mpb.AppendDecorators(decor.Any(func(decor.Statistics) string { return v.collText(ns) }, decor.WCSyncWidthR)))
 		}
 		for _, col := range c.Collections {
 			setProgress(v.bars[col.Namespace], col.CopiedBytes, col.EstimatedBytes, col.Done)
