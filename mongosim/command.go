@@ -83,6 +83,15 @@ type request struct {
 	// legacyDB is the database of an OP_QUERY command (no $db there).
 	legacyDB string
 
+	// ownsBody: the handler's reply is a pooled buffer nobody else holds;
+	// the dispatcher may extend it in place and the connection recycles it.
+	ownsBody bool
+
+	// session fields recorded with each write (read once, lazily)
+	sessionRead bool
+	lsid        bsoncore.Document
+	txnNumber   int64
+
 	// opTime is set by recordWrite: the reply's operationTime.
 	opTime bsoncore.Value
 	// stream, when set by a handler, makes the connection keep sending
@@ -203,8 +212,13 @@ func (s *Server) finishOK(req *request, body bsoncore.Document) bsoncore.Documen
 	if body == nil {
 		body = emptyDoc
 	}
-	b := make([]byte, 0, len(body)+96)
-	b = append(b, body[:len(body)-1]...) // reopen the document
+	var b []byte
+	if req.ownsBody {
+		b = body[:len(body)-1] // extend the pooled buffer in place
+	} else {
+		b = make([]byte, 0, len(body)+160)
+		b = append(b, body[:len(body)-1]...) // reopen the document
+	}
 	b = bsoncore.AppendDoubleElement(b, "ok", 1)
 	b = s.appendClusterTime(b, req)
 	b = append(b, 0)

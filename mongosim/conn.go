@@ -87,7 +87,11 @@ func (c *conn) handleMsg(h wire.Header, msg *wire.Msg) error {
 	if req.stream != nil {
 		return c.streamReplies(h.RequestID, reply, req.stream)
 	}
-	return c.send(h.RequestID, 0, reply)
+	err := c.send(h.RequestID, 0, reply)
+	if req.ownsBody {
+		putBuf(reply)
+	}
+	return err
 }
 
 // streamReplies answers an exhaust request: every reply but the last has
@@ -106,13 +110,17 @@ func (c *conn) streamReplies(responseTo int32, reply bsoncore.Document, next fun
 	}
 }
 
+// send writes an OP_MSG; large replies go out with writev, uncopied.
 func (c *conn) send(responseTo int32, flags uint32, reply bsoncore.Document) error {
 	c.nextID++
-	c.out = wire.AppendMsg(c.out[:0], c.nextID, responseTo, flags, reply)
-	_, err := c.nc.Write(c.out)
-	if cap(c.out) > 1<<20 {
-		c.out = nil
+	if len(reply) < 64<<10 {
+		c.out = wire.AppendMsg(c.out[:0], c.nextID, responseTo, flags, reply)
+		_, err := c.nc.Write(c.out)
+		return err
 	}
+	c.out = wire.AppendMsgHeader(c.out[:0], c.nextID, responseTo, flags, len(reply))
+	bufs := net.Buffers{c.out, reply}
+	_, err := bufs.WriteTo(c.nc)
 	return err
 }
 

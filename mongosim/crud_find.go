@@ -143,7 +143,7 @@ func handleFind(ctx context.Context, req *request) (bsoncore.Document, error) {
 	if c == nil {
 		s.mu.RUnlock()
 		cur.src = &sliceSource{}
-		return s.firstBatch(ctx, cur, a.batchSize, a.singleBatch)
+		return s.firstBatchReq(ctx, req, cur, a.batchSize, a.singleBatch)
 	}
 	plan := planScan(a.filter, a.sort, a.hint)
 	if a.sort != nil && a.sort.natural == 0 && a.sort.idDir == 0 {
@@ -155,13 +155,13 @@ func handleFind(ctx context.Context, req *request) (bsoncore.Document, error) {
 		}
 		cur.src = &sliceSource{docs: docs}
 		cur.remaining = -1 // limit already applied
-		return s.firstBatch(ctx, cur, a.batchSize, a.singleBatch)
+		return s.firstBatchReq(ctx, req, cur, a.batchSize, a.singleBatch)
 	}
 	uuid := c.UUID
 	s.mu.RUnlock()
 	cur.src = &findSource{srv: s, db: req.db, coll: a.coll, uuid: uuid, filter: a.filter, proj: a.proj,
 		skip: int(a.skip), sc: scanner{plan: plan, tailable: a.tailable}}
-	return s.firstBatch(ctx, cur, a.batchSize, a.singleBatch)
+	return s.firstBatchReq(ctx, req, cur, a.batchSize, a.singleBatch)
 }
 
 func cappedOf(c *store.Collection) (bool, int64, int64) {

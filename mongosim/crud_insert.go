@@ -77,8 +77,8 @@ func handleInsert(_ context.Context, req *request) (bsoncore.Document, error) {
 	return s.writeReply(req, n, &werrs).Bytes(), nil
 }
 
-// prepareInsert returns the document to store: a private copy (request
-// buffers are reused) with _id first (generated as an ObjectId FIRST when
+// prepareInsert returns the document to store: the received bytes, or a
+// rebuilt copy with _id first (generated as an ObjectId FIRST when
 // missing) and top-level Timestamp(0, 0) values replaced by the current
 // cluster time, as mongod's fixDocumentForInsert does. It enforces the size,
 // nesting and _id rules.
@@ -118,7 +118,10 @@ func (s *Server) prepareInsert(doc bsoncore.Document) (bsoncore.Document, error)
 		return nil, mongoerr.New(mongoerr.BadValue, "can't have multiple _id fields in one document")
 	}
 	if idPos == 0 && !zeroTS {
-		return append(bsoncore.Document(nil), doc...), nil
+		// Stored as received: each message has its own buffer (conn.go), so
+		// the document may alias it. The price: a stored document keeps its
+		// whole request message alive until every document of it is gone.
+		return doc, nil
 	}
 	// Rebuild: _id first (generated if missing), fix zero timestamps.
 	out := make([]byte, 0, len(doc)+17)

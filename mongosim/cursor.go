@@ -21,13 +21,32 @@ const (
 	maxBatchBytes = maxBSONObjectSize
 )
 
-// batch accumulates a reply batch directly as array elements, so documents
-// are copied once, from the store into the reply.
+// batch accumulates a reply batch directly inside the reply document
+// {cursor: {firstBatch|nextBatch: [...], id, ns}}, so a document is copied
+// once, from the store into the bytes written to the socket.
 type batch struct {
 	buf   []byte
 	n     int
 	max   int // document limit, 0 = none
 	bytes int
+	// offsets of the length prefixes still to patch
+	cursorAt, arrayAt int
+}
+
+// newBatch starts a reply whose batch array is named field.
+func newBatch(field string, max int) batch {
+	b := batch{max: max, buf: getBuf(64 << 10)}
+	_, b.buf = bsoncore.AppendDocumentStart(b.buf)
+	b.buf = append(b.buf, byte(bsoncore.TypeEmbeddedDocument))
+	b.buf = append(b.buf, "cursor\x00"...)
+	b.cursorAt = len(b.buf)
+	b.buf = append(b.buf, 0, 0, 0, 0)
+	b.buf = append(b.buf, byte(bsoncore.TypeArray))
+	b.buf = append(b.buf, field...)
+	b.buf = append(b.buf, 0)
+	b.arrayAt = len(b.buf)
+	b.buf = append(b.buf, 0, 0, 0, 0)
+	return b
 }
 
 // room reports whether a document of size bytes may be added.
@@ -42,9 +61,30 @@ func (b *batch) room(size int) bool {
 func (b *batch) full() bool { return b.max > 0 && b.n >= b.max }
 
 func (b *batch) add(doc bsoncore.Document) {
-	b.buf = bsoncore.AppendDocumentElement(b.buf, bsonkit.Itoa(b.n), doc)
+	key := bsonkit.Itoa(b.n)
+	if need := len(b.buf) + len(doc) + len(key) + 2; need > cap(b.buf) {
+		b.buf = growBuf(b.buf, need)
+	}
+	b.buf = append(b.buf, byte(bsoncore.TypeEmbeddedDocument))
+	b.buf = append(b.buf, key...)
+	b.buf = append(b.buf, 0)
+	b.buf = append(b.buf, doc...)
 	b.n++
 	b.bytes += len(doc)
+}
+
+// finish closes the batch and returns the reply body.
+func (b *batch) finish(id int64, ns string) bsoncore.Document {
+	out := append(b.buf, 0)
+	bsoncore.UpdateLength(out, int32(b.arrayAt), int32(len(out)-b.arrayAt))
+	out = bsoncore.AppendInt64Element(out, "id", id)
+	out = bsoncore.AppendStringElement(out, "ns", ns)
+	out = append(out, 0)
+	bsoncore.UpdateLength(out, int32(b.cursorAt), int32(len(out)-b.cursorAt))
+	out = append(out, 0)
+	bsoncore.UpdateLength(out, 0, int32(len(out)))
+	b.buf = nil
+	return out
 }
 
 // batchSource produces a cursor's documents. fill adds documents while
@@ -196,13 +236,14 @@ func (m *cursorManager) reapLoop(ctx context.Context) {
 // firstBatch fills the first batch of a new cursor and registers the cursor
 // if documents remain. batchSize < 0 means the default (101).
 func (s *Server) firstBatch(ctx context.Context, c *cursor, batchSize int, singleBatch bool) (bsoncore.Document, error) {
-	b := batch{max: batchSize}
+	max := batchSize
 	if batchSize < 0 {
-		b.max = defaultFirstBatch
+		max = defaultFirstBatch
 	}
-	if c.remaining >= 0 && (b.max == 0 || c.remaining < b.max) && batchSize != 0 {
-		b.max = c.remaining
+	if c.remaining >= 0 && (max == 0 || c.remaining < max) && batchSize != 0 {
+		max = c.remaining
 	}
+	b := newBatch("firstBatch", max)
 	exhausted := false
 	if batchSize != 0 && c.remaining != 0 {
 		var err error
@@ -220,31 +261,13 @@ func (s *Server) firstBatch(ctx context.Context, c *cursor, batchSize int, singl
 	if !singleBatch && (!exhausted || c.tailable) {
 		id = s.cursors.open(c)
 	}
-	return cursorReply("firstBatch", id, c.ns, &b), nil
+	return b.finish(id, c.ns), nil
 }
 
-// cursorReply renders {cursor: {firstBatch|nextBatch: [...], id, ns}}.
-func cursorReply(field string, id int64, ns string, b *batch) bsoncore.Document {
-	out := make([]byte, 0, len(b.buf)+64+len(ns))
-	_, out = bsoncore.AppendDocumentStart(out)
-	cidx := int32(len(out))
-	out = append(out, byte(bsoncore.TypeEmbeddedDocument))
-	out = append(out, "cursor"...)
-	out = append(out, 0)
-	out = append(out, 0, 0, 0, 0)
-	aidx := int32(len(out))
-	out = append(out, byte(bsoncore.TypeArray))
-	out = append(out, field...)
-	out = append(out, 0)
-	out = append(out, 0, 0, 0, 0)
-	out = append(out, b.buf...)
-	out = append(out, 0)
-	bsoncore.UpdateLength(out, aidx+int32(len(field))+2, int32(len(out))-(aidx+int32(len(field))+2))
-	out = bsoncore.AppendInt64Element(out, "id", id)
-	out = bsoncore.AppendStringElement(out, "ns", ns)
-	out = append(out, 0)
-	bsoncore.UpdateLength(out, cidx+8, int32(len(out))-(cidx+8))
-	out = append(out, 0)
-	bsoncore.UpdateLength(out, 0, int32(len(out)))
-	return out
+// firstBatchReq is firstBatch for a handler's own reply: the reply buffer
+// is pooled and recycled once written to the socket.
+func (s *Server) firstBatchReq(ctx context.Context, req *request, c *cursor, batchSize int, singleBatch bool) (bsoncore.Document, error) {
+	out, err := s.firstBatch(ctx, c, batchSize, singleBatch)
+	req.ownsBody = err == nil
+	return out, err
 }

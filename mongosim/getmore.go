@@ -89,10 +89,12 @@ func handleGetMore(ctx context.Context, req *request) (bsoncore.Document, error)
 		return nil, mongoerr.New(mongoerr.Unauthorized,
 			"Requested getMore on namespace '%s', but cursor belongs to a different namespace %s", ns, c.ns)
 	}
-	b := batch{max: batchSize}
-	if c.remaining >= 0 && (b.max == 0 || c.remaining < b.max) {
-		b.max = c.remaining
+	max := batchSize
+	if c.remaining >= 0 && (max == 0 || c.remaining < max) {
+		max = c.remaining
 	}
+	b := newBatch("nextBatch", max)
+	req.ownsBody = true
 	var deadline <-chan time.Time
 	for {
 		signal := req.srv.writes.wait()
@@ -113,7 +115,7 @@ func handleGetMore(ctx context.Context, req *request) (bsoncore.Document, error)
 			if done {
 				id = 0
 			}
-			return cursorReply("nextBatch", id, c.ns, &b), nil
+			return b.finish(id, c.ns), nil
 		}
 		// awaitData: nothing yet; sleep until a write or the deadline.
 		if deadline == nil {
@@ -125,7 +127,7 @@ func handleGetMore(ctx context.Context, req *request) (bsoncore.Document, error)
 		case <-signal:
 		case <-deadline:
 			req.srv.cursors.release(c, false)
-			return cursorReply("nextBatch", id, c.ns, &b), nil
+			return b.finish(id, c.ns), nil
 		case <-ctx.Done():
 			req.srv.cursors.release(c, false)
 			return nil, mongoerr.New(mongoerr.InterruptedAtShutdown, "interrupted at shutdown")

@@ -256,6 +256,17 @@ func AppendMsg(dst []byte, requestID, responseTo int32, flags uint32, body bsonc
 	return dst
 }
 
+// AppendMsgHeader appends the header, flags and section kind of an OP_MSG
+// whose single body section (bodyLen bytes) the caller writes next.
+func AppendMsgHeader(dst []byte, requestID, responseTo int32, flags uint32, bodyLen int) []byte {
+	start := len(dst)
+	dst = appendHeader(dst, requestID, responseTo, OpMsg)
+	dst = binary.LittleEndian.AppendUint32(dst, flags)
+	dst = append(dst, 0)
+	binary.LittleEndian.PutUint32(dst[start:], uint32(len(dst)-start+bodyLen))
+	return dst
+}
+
 // AppendReply appends an OP_REPLY carrying docs.
 func AppendReply(dst []byte, requestID, responseTo int32, flags int32, cursorID int64, docs ...bsoncore.Document) []byte {
 	start := len(dst)
