@@ -101,6 +101,9 @@ const (
 	EmptyFieldName                  = 56
 	NotExactValueField              = 111
 	Location17420                   = 17420 // document to upsert is larger than 16 MiB
+	NoMatchingDocument              = 47
+	MechanismUnavailable            = 334
+	ProtocolError                   = 17
 )
 
 var names = map[int32]string{
@@ -132,7 +135,8 @@ var names = map[int32]string{
 	InterruptedAtShutdown: "InterruptedAtShutdown", Interrupted: "Interrupted",
 	InterruptedDueToReplStateChange: "InterruptedDueToReplStateChange",
 	NotPrimaryNoSecondaryOk:         "NotPrimaryNoSecondaryOk", NotPrimaryOrSecondary: "NotPrimaryOrSecondary",
-	ClientMarkedKilled:  "ClientMarkedKilled",
+	ClientMarkedKilled: "ClientMarkedKilled",
+	NoMatchingDocument: "NoMatchingDocument", MechanismUnavailable: "MechanismUnavailable", ProtocolError: "ProtocolError",
 	CannotBackfillArray: "CannotBackfillArray", InvalidDBRef: "InvalidDBRef", EmptyFieldName: "EmptyFieldName",
 	NotExactValueField: "NotExactValueField",
 	InvalidBSON:        "InvalidBSON", UnsupportedOpQueryCommand: "UnsupportedOpQueryCommand", CursorInUse: "CursorInUse", QueryPlanKilled: "QueryPlanKilled",
