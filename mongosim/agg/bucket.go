@@ -3,6 +3,7 @@ package agg
 import (
 	"context"
 	"math"
+	"math/bits"
 	"sort"
 	"strings"
 
@@ -271,15 +272,23 @@ type rounder interface {
 	roundDown(v bsoncore.Value) bsoncore.Value
 }
 
+// preferredSeries are the standard Renard, 1-2-5 and E number series,
+// scaled as MongoDB stores them.
 var preferredSeries = map[string][]float64{
-	"R5":    {1.0, 1.6, 2.5, 4.0, 6.3},
-	"R10":   {1.00, 1.25, 1.6, 2.00, 2.5, 3.15, 4.0, 5.00, 6.3, 8.0},
-	"R20":   {1.00, 1.12, 1.25, 1.40, 1.60, 1.80, 2.00, 2.24, 2.50, 2.80, 3.15, 3.55, 4.00, 4.50, 5.00, 5.60, 6.30, 7.10, 8.00, 9.00},
-	"R40":   {1.00, 1.06, 1.12, 1.18, 1.25, 1.32, 1.40, 1.50, 1.60, 1.70, 1.80, 1.90, 2.00, 2.12, 2.24, 2.36, 2.50, 2.65, 2.80, 3.00, 3.15, 3.35, 3.55, 3.75, 4.00, 4.25, 4.50, 4.75, 5.00, 5.30, 5.60, 6.00, 6.30, 6.70, 7.10, 7.50, 8.00, 8.50, 9.00, 9.50},
-	"1-2-5": {1, 2, 5},
-	"E6":    {1.0, 1.5, 2.2, 3.3, 4.7, 6.8},
-	"E12":   {1.0, 1.2, 1.5, 1.8, 2.2, 2.7, 3.3, 3.9, 4.7, 5.6, 6.8, 8.2},
-	"E24":   {1.0, 1.1, 1.2, 1.3, 1.5, 1.6, 1.8, 2.0, 2.2, 2.4, 2.7, 3.0, 3.3, 3.6, 3.9, 4.3, 4.7, 5.1, 5.6, 6.2, 6.8, 7.5, 8.2, 9.1},
+	"R5":  {10, 16, 25, 40, 63},
+	"R10": {100, 125, 160, 200, 250, 315, 400, 500, 630, 800},
+	"R20": {100, 112, 125, 140, 160, 180, 200, 224, 250, 280, 315, 355, 400, 450, 500, 560, 630, 710, 800, 900},
+	"R40": {100, 106, 112, 118, 125, 132, 140, 150, 160, 170, 180, 190, 200, 212, 224, 236, 250, 265, 280, 300,
+		315, 335, 355, 375, 400, 425, 450, 475, 500, 530, 560, 600, 630, 670, 710, 750, 800, 850, 900, 950},
+	"R80": {103, 109, 115, 122, 128, 136, 145, 155, 165, 175, 185, 195, 206, 218, 230, 243, 258, 272, 290, 307,
+		325, 345, 365, 387, 412, 437, 462, 487, 515, 545, 575, 615, 650, 690, 730, 775, 825, 875, 925, 975},
+	"1-2-5": {10, 20, 50},
+	"E6":    {10, 15, 22, 33, 47, 68},
+	"E12":   {10, 12, 15, 18, 22, 27, 33, 39, 47, 56, 68, 82},
+	"E24":   {10, 11, 12, 13, 15, 16, 18, 20, 22, 24, 27, 30, 33, 36, 39, 43, 47, 51, 56, 62, 68, 75, 82, 91},
+	"E48": {100, 105, 110, 115, 121, 127, 133, 140, 147, 154, 162, 169, 178, 187, 196, 205, 215, 226, 237, 249,
+		261, 274, 287, 301, 316, 332, 348, 365, 383, 402, 422, 442, 464, 487, 511, 536, 562, 590, 619, 649, 681,
+		715, 750, 787, 825, 866, 909, 953},
 }
 
 func newRounder(name string) (rounder, error) {
@@ -289,12 +298,14 @@ func newRounder(name string) (rounder, error) {
 	if s, ok := preferredSeries[name]; ok {
 		return seriesRounder(s), nil
 	}
-	if name == "R80" || name == "E48" || name == "E96" || name == "E192" {
+	if name == "E96" || name == "E192" {
 		return nil, mongoerr.New(mongoerr.NotImplemented, "granularity %s is not supported by mongosim", name)
 	}
 	return nil, mongoerr.New(40257, "Unknown rounding granularity '%s'", name)
 }
 
+// powersOf2 rounds to powers of two, computed as $pow(2, exp) like MongoDB
+// (so the result is an int when the exponent is non-negative).
 type powersOf2 struct{}
 
 func (powersOf2) roundUp(v bsoncore.Value) bsoncore.Value {
@@ -302,11 +313,13 @@ func (powersOf2) roundUp(v bsoncore.Value) bsoncore.Value {
 	if f == 0 {
 		return v
 	}
-	p := math.Exp2(math.Floor(math.Log2(f)) + 1)
-	if p <= f {
-		p *= 2
+	var exp int
+	if v.Type == bsoncore.TypeInt32 || v.Type == bsoncore.TypeInt64 {
+		exp = 64 - bits.LeadingZeros64(uint64(v.AsInt64()))
+	} else {
+		exp = int(math.Floor(math.Log2(f)) + 1)
 	}
-	return numberLike(v, p)
+	return pow2(exp)
 }
 
 func (powersOf2) roundDown(v bsoncore.Value) bsoncore.Value {
@@ -314,64 +327,88 @@ func (powersOf2) roundDown(v bsoncore.Value) bsoncore.Value {
 	if f == 0 {
 		return v
 	}
-	p := math.Exp2(math.Ceil(math.Log2(f)) - 1)
-	if p >= f {
-		p /= 2
+	var exp int
+	if v.Type == bsoncore.TypeInt32 || v.Type == bsoncore.TypeInt64 {
+		n := uint64(v.AsInt64())
+		exp = 63 - bits.LeadingZeros64(n)
+		if n&(n-1) == 0 {
+			exp-- // already a power of two: round down to the previous one
+		}
+	} else {
+		exp = int(math.Ceil(math.Log2(f)) - 1)
 	}
-	return numberLike(v, p)
+	return pow2(exp)
 }
 
-// numberLike returns f as an integer type when v is an integer and f fits.
-func numberLike(v bsoncore.Value, f float64) bsoncore.Value {
-	if (v.Type == bsoncore.TypeInt32 || v.Type == bsoncore.TypeInt64) && f == math.Trunc(f) {
-		if f <= math.MaxInt32 && v.Type == bsoncore.TypeInt32 {
-			return bsonkit.Int32(int32(f))
-		}
-		if f < 9.2e18 {
-			return bsonkit.Int64(int64(f))
-		}
+func pow2(exp int) bsoncore.Value {
+	switch {
+	case exp < 0:
+		return bsonkit.Double(math.Exp2(float64(exp)))
+	case exp < 31:
+		return bsonkit.Int32(int32(1) << exp)
+	case exp < 63:
+		return bsonkit.Int64(int64(1) << exp)
 	}
-	return bsonkit.Double(f)
+	return bsonkit.Double(math.Exp2(float64(exp)))
 }
 
+// seriesRounder follows MongoDB's preferred-number rounding: scale the
+// series by powers of ten until it spans the value, then pick the next
+// (roundUp) or previous (roundDown) series number.
 type seriesRounder []float64
 
-func (s seriesRounder) candidates(f float64) []float64 {
-	mag := math.Pow(10, math.Floor(math.Log10(f)))
-	var out []float64
-	for _, m := range []float64{mag / 10, mag, mag * 10} {
-		for _, x := range s {
-			out = append(out, x*m)
-		}
-	}
-	return out
-}
-
 func (s seriesRounder) roundUp(v bsoncore.Value) bsoncore.Value {
-	f, _ := bsonkit.ToFloat(v)
-	if f == 0 {
-		return bsonkit.Double(0)
+	n, _ := bsonkit.ToFloat(v)
+	if n == 0 {
+		return v
 	}
-	for _, c := range s.candidates(f) {
-		if c > f*(1+1e-12) {
-			return bsonkit.Double(c)
+	first, last := s[0], s[len(s)-1]
+	m := 1.0
+	for n >= last*m {
+		m *= 10
+	}
+	for n < first*m {
+		prevMin := first * m
+		m /= 10
+		if n >= last*m {
+			return seriesResult(v, prevMin)
 		}
 	}
-	return bsonkit.Double(f)
+	i := sort.Search(len(s), func(i int) bool { return n < s[i]*m })
+	return seriesResult(v, s[i]*m)
 }
 
 func (s seriesRounder) roundDown(v bsoncore.Value) bsoncore.Value {
-	f, _ := bsonkit.ToFloat(v)
-	if f == 0 {
-		return bsonkit.Double(0)
+	n, _ := bsonkit.ToFloat(v)
+	if n == 0 {
+		return v
 	}
-	c := s.candidates(f)
-	for i := len(c) - 1; i >= 0; i-- {
-		if c[i] < f*(1-1e-12) {
-			return bsonkit.Double(c[i])
+	first, last := s[0], s[len(s)-1]
+	m := 1.0
+	for n <= first*m {
+		m /= 10
+	}
+	for n > last*m {
+		prevMax := last * m
+		m *= 10
+		if n <= first*m {
+			return seriesResult(v, prevMax)
 		}
 	}
-	return bsonkit.Double(0)
+	i := sort.Search(len(s), func(i int) bool { return s[i]*m >= n })
+	return seriesResult(v, s[i-1]*m)
+}
+
+func seriesResult(in bsoncore.Value, f float64) bsoncore.Value {
+	if in.Type == bsoncore.TypeDecimal128 {
+		d, err := expr.Compile(bsonkit.DocValue(bsonkit.D("$toDecimal", bsonkit.Double(f))))
+		if err == nil {
+			if v, err := d.Eval(&expr.Ctx{}); err == nil {
+				return v
+			}
+		}
+	}
+	return bsonkit.Double(f)
 }
 
 // $bucket: fixed boundaries, optional default bucket.

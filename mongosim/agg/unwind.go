@@ -108,6 +108,12 @@ func (u *unwindStage) run(ctx context.Context, in Iterator, p *Pipeline) (Iterat
 				if !u.preserve {
 					continue
 				}
+				if v.Type == bsoncore.TypeArray {
+					// An empty array unwinds to a document without the field.
+					if d, err = unsetPath(d, u.parts); err != nil {
+						return nil, false, err
+					}
+				}
 				return u.withNullIndex(d)
 			default:
 				// A non-array value unwinds to itself.
@@ -166,4 +172,26 @@ func (u *unwindStage) withNullIndex(d bsoncore.Document) (bsoncore.Document, boo
 	}
 	out, err := setPath(d, strings.Split(u.index, "."), bsonkit.Null())
 	return out, err == nil, err
+}
+
+// unsetPath returns doc without the field at parts (documents only).
+func unsetPath(doc bsoncore.Document, parts []string) (bsoncore.Document, error) {
+	d, err := bsonkit.ParseDoc(doc)
+	if err != nil {
+		return nil, err
+	}
+	if len(parts) == 1 {
+		d.Delete(parts[0])
+		return d.Bytes(), nil
+	}
+	child := d.Get(parts[0])
+	if child.Type != bsoncore.TypeEmbeddedDocument {
+		return doc, nil
+	}
+	sub, err := unsetPath(child.Document(), parts[1:])
+	if err != nil {
+		return nil, err
+	}
+	d.Set(parts[0], bsonkit.DocValue(sub))
+	return d.Bytes(), nil
 }
