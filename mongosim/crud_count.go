@@ -22,7 +22,7 @@ var (
 	distinctFields = fieldSet("distinct", "key", "query", "collation", "hint")
 )
 
-func handleCount(_ context.Context, req *request) (bsoncore.Document, error) {
+func handleCount(ctx context.Context, req *request) (bsoncore.Document, error) {
 	if err := checkFields(req, countFields); err != nil {
 		return nil, err
 	}
@@ -51,13 +51,17 @@ func handleCount(_ context.Context, req *request) (bsoncore.Document, error) {
 		return nil, err
 	}
 	c := req.srv.store.Collection(req.db, coll)
+	var n int64
 	if c != nil && c.Kind == store.KindView {
-		return nil, mongoerr.New(mongoerr.CommandNotSupportedOnView, "count on views is not supported yet")
-	}
-	if err := checkHint(c, req.arg("hint")); err != nil {
+		docs, err := req.srv.runAggregate(ctx, req.db, coll, false, matchStages(qdoc), nil)
+		if err != nil {
+			return nil, err
+		}
+		n = int64(len(docs))
+		c = nil
+	} else if err := checkHint(c, req.arg("hint")); err != nil {
 		return nil, err
 	}
-	var n int64
 	if c != nil {
 		if f.empty {
 			n = c.Count()
@@ -78,7 +82,7 @@ func handleCount(_ context.Context, req *request) (bsoncore.Document, error) {
 	return bsonkit.D("n", bsonkit.Int32(int32(n))), nil
 }
 
-func handleDistinct(_ context.Context, req *request) (bsoncore.Document, error) {
+func handleDistinct(ctx context.Context, req *request) (bsoncore.Document, error) {
 	if err := checkFields(req, distinctFields); err != nil {
 		return nil, err
 	}
@@ -104,10 +108,17 @@ func handleDistinct(_ context.Context, req *request) (bsoncore.Document, error) 
 		return nil, err
 	}
 	c := req.srv.store.Collection(req.db, coll)
-	if c != nil && c.Kind == store.KindView {
-		return nil, mongoerr.New(mongoerr.CommandNotSupportedOnView, "distinct on views is not supported yet")
-	}
 	var vals []bsoncore.Value
+	if c != nil && c.Kind == store.KindView {
+		docs, err := req.srv.runAggregate(ctx, req.db, coll, false, matchStages(qdoc), nil)
+		if err != nil {
+			return nil, err
+		}
+		for _, d := range docs {
+			vals = append(vals, query.Lookup(d, key)...)
+		}
+		c = nil
+	}
 	if c != nil {
 		sc := scanner{plan: planScan(f, nil, req.arg("hint"))}
 		sc.run(c, func(r store.Record) verdict {
@@ -122,4 +133,12 @@ func handleDistinct(_ context.Context, req *request) (bsoncore.Document, error) 
 	slices.SortStableFunc(vals, bsonkit.Compare)
 	vals = slices.CompactFunc(vals, bsonkit.Equal)
 	return bsonkit.D("values", bsonkit.Array(vals...)), nil
+}
+
+// matchStages is [{$match: filter}] or no stage for an empty filter.
+func matchStages(filter bsoncore.Document) []bsoncore.Document {
+	if len(filter) <= 5 {
+		return nil
+	}
+	return []bsoncore.Document{bsonkit.D("$match", bsonkit.DocValue(filter))}
 }

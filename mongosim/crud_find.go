@@ -234,9 +234,3 @@ func sortedMatches(c *store.Collection, a *findArgs, plan scanPlan) ([]bsoncore.
 	}
 	return out, nil
 }
-
-// findOnView answers a find on a view: the view pipeline, then the find's
-// filter/sort/skip/limit/projection as stages.
-func (s *Server) findOnView(ctx context.Context, req *request, view *store.Collection, a *findArgs) (bsoncore.Document, error) {
-	return nil, mongoerr.New(mongoerr.CommandNotSupportedOnView, "find on views is not supported yet: %s", view.Namespace())
-}
