@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net"
 	"net/http"
 	"runtime/debug"
 	"strings"
@@ -41,6 +42,11 @@ type Options struct {
 	DefaultOverwriteTarget bool
 	// OpTimeout bounds each controller call; 0 means DefaultOpTimeout.
 	OpTimeout time.Duration
+	// LoopbackHostsOnly refuses requests whose Host header is not
+	// localhost or a loopback address. Set it when the daemon listens on
+	// loopback: it stops a web page from reaching the API through DNS
+	// rebinding (a name of the attacker's resolving to 127.0.0.1).
+	LoopbackHostsOnly bool
 }
 
 type server struct {
@@ -136,6 +142,10 @@ func (s *server) serveHTTP(w http.ResponseWriter, r *http.Request) {
 	h.Set("X-Content-Type-Options", "nosniff")
 	h.Set("Cache-Control", "no-store")
 
+	if s.opts.LoopbackHostsOnly && !isLoopbackHost(r.Host) {
+		s.writeError(rec, http.StatusForbidden, fmt.Sprintf("host %q refused: the API answers only to localhost and loopback addresses", r.Host))
+		return
+	}
 	rt, ok := s.routes[r.URL.Path]
 	if !ok {
 		s.writeError(rec, http.StatusNotFound, fmt.Sprintf("unknown path %q", r.URL.Path))
@@ -159,6 +169,20 @@ func (s *server) serveHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	rt.handler(rec, r)
+}
+
+// isLoopbackHost reports whether a Host header (with or without port)
+// names localhost or a loopback IP.
+func isLoopbackHost(host string) bool {
+	if h, _, err := net.SplitHostPort(host); err == nil {
+		host = h
+	}
+	host = strings.TrimSuffix(strings.TrimPrefix(host, "["), "]")
+	if strings.EqualFold(host, "localhost") {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
 }
 
 // checkToken returns why the request is unauthorized, or "". Hashing both

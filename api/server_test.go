@@ -296,3 +296,30 @@ func TestSlowAndPanickingOperations(t *testing.T) {
 	}
 	expect(t, send(t, h, "POST", "/reset", ""), 500, `{"ok":false,"error":"internal error"}`)
 }
+
+func TestLoopbackHostsOnly(t *testing.T) {
+	fake := &apitest.Controller{}
+	h := newTestHandler(fake, Options{LoopbackHostsOnly: true})
+	for _, host := range []string{"127.0.0.1:2242", "localhost:2242", "LOCALHOST", "[::1]:2242", "127.0.0.2"} {
+		req := httptest.NewRequest("GET", "/status", nil)
+		req.Host = host
+		rec := httptest.NewRecorder()
+		h.ServeHTTP(rec, req)
+		if rec.Code != 200 {
+			t.Errorf("Host %q: %d %s", host, rec.Code, rec.Body)
+		}
+	}
+	for _, host := range []string{"evil.example:2242", "10.0.0.1:2242", "localhost.evil.example", ""} {
+		req := httptest.NewRequest("POST", "/start", nil)
+		req.Host = host
+		rec := httptest.NewRecorder()
+		h.ServeHTTP(rec, req)
+		want := `{"ok":false,"error":"host \"` + host + `\" refused: the API answers only to localhost and loopback addresses"}` + "\n"
+		if rec.Code != 403 || rec.Body.String() != want {
+			t.Errorf("Host %q: %d %s", host, rec.Code, rec.Body)
+		}
+	}
+	if n := len(fake.Calls()); n != 0 {
+		t.Fatalf("refused hosts reached the controller: %d calls", n)
+	}
+}

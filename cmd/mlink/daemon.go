@@ -131,6 +131,7 @@ func serve(cmd *cobra.Command, a *app, f *serveFlags) error {
 	handler := api.NewHandler(ctrl, api.Options{
 		Token: token, Gatherer: reg, Logger: log, Redactor: a.redactor,
 		DefaultOverwriteTarget: f.overwriteTarget,
+		LoopbackHostsOnly:      isLoopback(f.listen),
 	})
 	srv := api.NewHTTPServer(addr, handler)
 	served := make(chan error, 1)
