@@ -9,6 +9,7 @@ import (
 
 	"go.mongodb.org/mongo-driver/v2/x/bsonx/bsoncore"
 
+	"github.com/mlink-dev/mlink/mongosim/bsonkit"
 	"github.com/mlink-dev/mlink/mongosim/mongoerr"
 	"github.com/mlink-dev/mlink/mongosim/wire"
 )
@@ -135,7 +136,13 @@ func (c *conn) handleQuery(h wire.Header, q *wire.Query) error {
 	db, coll, _ := strings.Cut(q.FullCollectionName, ".")
 	var reply bsoncore.Document
 	name := firstKey(cmd)
-	if coll != "$cmd" || (name != "hello" && name != "isMaster" && name != "ismaster") {
+	flags := wire.ReplyAwaitCapable
+	if coll != "$cmd" {
+		// A legacy find: removed in 5.1; mongod answers with a query failure.
+		flags |= wire.ReplyQueryFailure
+		reply = bsonkit.D("$err", bsonkit.String("OP_QUERY is no longer supported. The client driver may require an upgrade. "+
+			"For more details see https://dochub.mongodb.org/core/legacy-opcode-removal"), "code", bsonkit.Int32(legacyOpQueryRemoved))
+	} else if name != "hello" && name != "isMaster" && name != "ismaster" {
 		reply = errorReply(mongoerr.New(mongoerr.UnsupportedOpQueryCommand,
 			"Unsupported OP_QUERY command: %s. The client driver may require an upgrade. "+
 				"For more details see https://dochub.mongodb.org/core/legacy-opcode-removal", name))
@@ -144,10 +151,13 @@ func (c *conn) handleQuery(h wire.Header, q *wire.Query) error {
 		reply = c.srv.dispatch(c.srv.ctx, req)
 	}
 	c.nextID++
-	c.out = wire.AppendReply(c.out[:0], c.nextID, h.RequestID, wire.ReplyAwaitCapable, 0, reply)
+	c.out = wire.AppendReply(c.out[:0], c.nextID, h.RequestID, flags, 0, reply)
 	_, err := c.nc.Write(c.out)
 	return err
 }
+
+// legacyOpQueryRemoved is mongod's code for a legacy OP_QUERY find.
+const legacyOpQueryRemoved = 5739101
 
 func firstKey(d bsoncore.Document) string {
 	if len(d) <= 5 {

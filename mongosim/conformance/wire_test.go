@@ -325,3 +325,23 @@ func TestWireExhaustHello(t *testing.T) {
 		t.Fatalf("second streamed reply: responseTo %d (want %d) flags %#x", h2.ResponseTo, h1.RequestID, f2)
 	}
 }
+
+// Legacy OP_QUERY finds were removed in 5.1: a query failure reply.
+func TestWireLegacyOpQueryFindRefused(t *testing.T) {
+	c := dialRaw(t)
+	c.write(appendQuery(nil, 71, "test.items", mustMarshal(t, bson.D{})))
+	h, body := c.read()
+	if h.OpCode != wire.OpReply || h.ResponseTo != 71 {
+		t.Fatalf("opcode %d responseTo %d", h.OpCode, h.ResponseTo)
+	}
+	if flags := int32(binary.LittleEndian.Uint32(body)); flags&wire.ReplyQueryFailure == 0 {
+		t.Fatalf("reply flags %#x lack QueryFailure", flags)
+	}
+	docs := parseReply(t, body)
+	if len(docs) != 1 || lookup(t, docs[0], "code").Int32() != 5739101 {
+		t.Fatalf("legacy find reply %v", docs)
+	}
+	if _, err := docs[0].LookupErr("$err"); err != nil {
+		t.Fatalf("no $err in %s", docs[0])
+	}
+}

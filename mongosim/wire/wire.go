@@ -32,8 +32,11 @@ const (
 	knownFlags   = FlagChecksumPresent | FlagMoreToCome | FlagExhaustAllowed
 )
 
-// OP_REPLY responseFlags bit reported for exhaust-free replies.
-const ReplyAwaitCapable int32 = 1 << 3
+// OP_REPLY responseFlags bits.
+const (
+	ReplyQueryFailure int32 = 1 << 1 // the single document is an error ($err, code)
+	ReplyAwaitCapable int32 = 1 << 3
+)
 
 // HeaderLen is the size of a message header.
 const HeaderLen = 16
