@@ -126,6 +126,9 @@ type andNode struct{ children []node }
 func (n *andNode) matches(doc bsoncore.Document, st *matchState) bool {
 	for _, c := range n.children {
 		if !c.matches(doc, st) {
+			// Like MongoDB, a failed conjunction forgets positions its
+			// earlier children recorded.
+			st.pos = -1
 			return false
 		}
 	}

@@ -272,3 +272,15 @@ func TestExprRuntimeErrorSurfaces(t *testing.T) {
 		t.Fatalf("got %v %v", ok, err)
 	}
 }
+
+func TestPositionAcrossLogicalOperators(t *testing.T) {
+	runMatchCases(t, []matchCase{
+		{`{"a": 3, "b": 9}`, `{"a": [1, 2, 3], "b": 9}`, true, 2},
+		{`{"a": 3, "b": {"$in": [7, 9]}}`, `{"a": [1, 2, 3], "b": [8, 9]}`, true, 1},
+		{`{"$or": [{"a": 2, "b": 0}, {"c": 1}]}`, `{"a": [1, 2], "b": 5, "c": 1}`, true, -1},
+		{`{"$or": [{"a": 5}, {"a": 2}]}`, `{"a": [1, 2]}`, true, 1},
+		{`{"a": {"$ne": 7}, "b": 2}`, `{"a": [1, 2], "b": [5, 2]}`, true, 1},
+		{`{"a.b": {"$gt": 1}}`, `{"a": [{"b": [0]}, {"b": [0, 5]}]}`, true, 1},
+		{`{"a": {"$elemMatch": {"$gt": 1}}}`, `{"a": [0, 0, 5]}`, true, 2},
+	})
+}
