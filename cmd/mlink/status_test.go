@@ -198,9 +198,8 @@ func TestWatchBarsUntilFinalized(t *testing.T) {
 func TestWatchFailedExitsNonZero(t *testing.T) {
 	script := cloneScript()[:1]
 	script = append(script, mlink.Status{State: mlink.StateFailed, Error: "apply: E11000"})
-	ctrl := &scriptedController{Controller: &apitest.Controller{}, script: script}
 	for _, tty := range []bool{false, true} {
-		ctrl.calls = 0
+		ctrl := &scriptedController{Controller: &apitest.Controller{}, script: script}
 		c := newCLI(nil)
 		c.app.watchRefresh = time.Millisecond
 		c.app.stdoutIsTTY = func() bool { return tty }
