@@ -469,6 +469,10 @@ func (a *applier) includeArray(v bsoncore.Value, n *projNode) (bsoncore.Value, e
 			}
 			vals = append(vals, sub.Value())
 		case bsoncore.TypeArray:
+			if a.p.mode == ModeFind {
+				// find projections do not recurse into nested arrays.
+				return false
+			}
 			var arr bsoncore.Value
 			if arr, err = a.includeArray(e, n); err != nil {
 				return true
@@ -536,7 +540,11 @@ func (a *applier) excludeArray(v bsoncore.Value, n *projNode) bsoncore.Value {
 			sub, _ := a.exclude(e.Document(), n, false)
 			vals = append(vals, sub.Value())
 		case bsoncore.TypeArray:
-			vals = append(vals, a.excludeArray(e, n))
+			if a.p.mode == ModeFind {
+				vals = append(vals, e) // nested arrays pass through untouched
+			} else {
+				vals = append(vals, a.excludeArray(e, n))
+			}
 		default:
 			vals = append(vals, e)
 		}

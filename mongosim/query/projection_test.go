@@ -63,8 +63,8 @@ func TestFindProjection(t *testing.T) {
 		{spec: `{"item": 1, "status": {"$toLower": "$status"}}`, doc: inv, want: `{"_id": 1, "item": "journal", "status": "a"}`},
 		{spec: `{"total": {"$sum": "$instock.qty"}, "item": 1}`, doc: inv, want: `{"_id": 1, "item": "journal", "total": 20}`},
 		{spec: `{"lit": "abc"}`, doc: inv, want: `{"_id": 1, "lit": "abc"}`},
-		{spec: `{"a.b": 1}`, doc: `{"_id": 1, "a": [{"b": 1, "c": 2}, 5, [{"b": 3}]]}`, want: `{"_id": 1, "a": [{"b": 1}, [{"b": 3}]]}`},
-		{spec: `{"a.b": 0}`, doc: `{"_id": 1, "a": [{"b": 1, "c": 2}, 5]}`, want: `{"_id": 1, "a": [{"c": 2}, 5]}`},
+		{spec: `{"a.b": 1}`, doc: `{"_id": 1, "a": [{"b": 1, "c": 2}, 5, [{"b": 3}]]}`, want: `{"_id": 1, "a": [{"b": 1}]}`},
+		{spec: `{"a.b": 0}`, doc: `{"_id": 1, "a": [{"b": 1, "c": 2}, 5, [{"b": 3}]]}`, want: `{"_id": 1, "a": [{"c": 2}, 5, [{"b": 3}]]}`},
 		{spec: `{"a.b": 1}`, doc: `{"_id": 1, "a": {"c": 1}}`, want: `{"_id": 1, "a": {}}`},
 		{spec: `{"a.b": 1}`, doc: `{"_id": 1, "a": 5}`, want: `{"_id": 1}`},
 		{spec: `{"grades.$": 1}`, doc: `{"_id": 1, "semester": 1, "grades": [70, 87, 90]}`, pos: 1, want: `{"_id": 1, "grades": [87]}`},
@@ -97,6 +97,11 @@ func TestAggProjectAndAddFields(t *testing.T) {
 		{spec: `{"a": {"b": "$x", "c": 1}}`, doc: `{"_id": 1, "x": 7}`, want: `{"_id": 1, "a": {"b": 7}}`},
 		{spec: `{"a": {"$slice": ["$arr", 1]}}`, doc: `{"_id": 1, "arr": [1, 2]}`, want: `{"_id": 1, "a": [1]}`},
 		{spec: `{}`, doc: `{}`, code: 51272},
+		{spec: `{"a.b": 1}`, doc: `{"_id": 1, "a": [{"b": 1, "c": 2}, 5, [{"b": 3, "c": 4}]]}`, want: `{"_id": 1, "a": [{"b": 1}, [{"b": 3}]]}`},
+		{spec: `{"a.b": 0}`, doc: `{"_id": 1, "a": [{"b": 1, "c": 2}, 5, [{"b": 3, "c": 4}]]}`, want: `{"_id": 1, "a": [{"c": 2}, 5, [{"c": 4}]]}`},
+		{spec: `{"a.b": {"$literal": 1}}`, doc: `{"_id": 1, "a": 7}`, want: `{"_id": 1, "a": {"b": 1}}`},
+		{spec: `{"a.b": {"$literal": 1}}`, doc: `{"_id": 1, "a": [{"c": 1}, 2]}`, want: `{"_id": 1, "a": [{"b": 1}, {"b": 1}]}`},
+		{spec: `{"x": 1, "a": "$x", "y": 1}`, doc: `{"_id": 1, "y": 2, "x": 3}`, want: `{"_id": 1, "y": 2, "x": 3, "a": 3}`},
 	})
 	runProjCases(t, ModeAddFields, []projCase{
 		{spec: `{"totalHomework": {"$sum": "$homework"}, "b": 1}`, doc: `{"_id": 1, "homework": [10, 5], "b": 0}`, want: `{"_id": 1, "homework": [10, 5], "b": 1, "totalHomework": 15}`},
