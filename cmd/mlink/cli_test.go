@@ -172,6 +172,11 @@ func TestVersionAndUsageErrors(t *testing.T) {
 	if code := c.run(ctx, "pause", "--now"); code != 1 || c.stderr.String() != "Error: unknown flag: --now\n" {
 		t.Fatalf("unknown flag: %d %q", code, c.stderr)
 	}
+	// verify's own exit codes pass through run: 2 when it cannot compare.
+	c = newCLI(nil)
+	if code := c.run(ctx, "verify"); code != 2 || !strings.HasPrefix(c.stderr.String(), "Error: ") {
+		t.Fatalf("verify without URIs: %d %q", code, c.stderr)
+	}
 	c = newCLI(nil)
 	if code := c.run(ctx, "status", "--watch", "--json"); code != 1 || c.stderr.String() != "Error: --watch and --json cannot be combined\n" {
 		t.Fatalf("watch+json: %d %q", code, c.stderr)

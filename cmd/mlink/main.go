@@ -17,14 +17,15 @@ func main() {
 	os.Exit(code)
 }
 
-// run executes the command line and returns the exit code. Errors are
-// printed scrubbed of any secret the daemon was configured with.
+// run executes the command line and returns the exit code: 0, 1 for an
+// error, or the code an error carries (verify: 1 different, 2 error).
+// Errors are printed scrubbed of any secret the command was given.
 func run(ctx context.Context, args []string, a *app) int {
 	root := newRootCmd(a)
 	root.SetArgs(args)
-	if err := root.ExecuteContext(ctx); err != nil {
+	err := root.ExecuteContext(ctx)
+	if err != nil {
 		fmt.Fprintln(a.stderr, "Error:", a.redactor.String(err.Error()))
-		return 1
 	}
-	return 0
+	return exitCodeOf(err)
 }

@@ -81,6 +81,7 @@ cutover, and is driven over an HTTP API. Run without a subcommand it is "mlink s
 		newResumeCmd(a),
 		newResetCmd(a),
 		newStatusCmd(a),
+		newVerifyCmd(a),
 		newVersionCmd(a),
 	)
 	return root
