@@ -103,6 +103,12 @@ func parseFind(req *request) (*findArgs, error) {
 			return nil, err
 		}
 	}
+	for _, f := range []string{"min", "max", "returnKey", "showRecordId"} {
+		// Accepting these without honouring them would return wrong results.
+		if v := req.arg(f); !bsonkit.IsMissing(v) && !(v.Type == bsoncore.TypeBoolean && !v.Boolean()) {
+			return nil, mongoerr.New(mongoerr.NotImplemented, "find option %s is not supported by mongosim", f)
+		}
+	}
 	if a.awaitData && !a.tailable {
 		return nil, mongoerr.New(mongoerr.FailedToParse, "Cannot set 'awaitData' without also setting 'tailable'")
 	}

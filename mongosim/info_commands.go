@@ -190,11 +190,19 @@ func handleHostInfo(_ context.Context, req *request) (bsoncore.Document, error) 
 	), nil
 }
 
-func handleConnectionStatus(context.Context, *request) (bsoncore.Document, error) {
-	return bsonkit.D("authInfo", bsonkit.DocValue(bsonkit.D(
-		"authenticatedUsers", bsonkit.Array(),
-		"authenticatedUserRoles", bsonkit.Array(),
-	))), nil
+// handleConnectionStatus: access control is off, so nobody is
+// authenticated (showPrivileges adds an empty privilege list, as mongod).
+func handleConnectionStatus(_ context.Context, req *request) (bsoncore.Document, error) {
+	info := bsonkit.Doc{
+		{Key: "authenticatedUsers", Value: bsonkit.Array()},
+		{Key: "authenticatedUserRoles", Value: bsonkit.Array()},
+	}
+	if show, err := boolArg("connectionStatus", "showPrivileges", req.arg("showPrivileges"), false); err != nil {
+		return nil, err
+	} else if show {
+		info.Append("authenticatedUserPrivileges", bsonkit.Array())
+	}
+	return bsonkit.D("authInfo", info.Value()), nil
 }
 
 func handleWhatsMyURI(_ context.Context, req *request) (bsoncore.Document, error) {

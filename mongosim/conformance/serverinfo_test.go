@@ -169,6 +169,10 @@ func TestHostInfoConnectionStatusWhatsMyURI(t *testing.T) {
 	if lookup(t, cs, "authInfo", "authenticatedUsers").Type != bson.TypeArray {
 		t.Error("connectionStatus.authInfo.authenticatedUsers not an array")
 	}
+	cs = runCmd(t, admin, bson.D{{Key: "connectionStatus", Value: 1}, {Key: "showPrivileges", Value: true}})
+	if lookup(t, cs, "authInfo", "authenticatedUserPrivileges").Type != bson.TypeArray {
+		t.Error("showPrivileges: authenticatedUserPrivileges not an array")
+	}
 	me := runCmd(t, admin, bson.D{{Key: "whatsmyuri", Value: 1}})
 	if you := lookup(t, me, "you").StringValue(); !strings.Contains(you, ":") {
 		t.Errorf("whatsmyuri you=%q", you)
