@@ -3,7 +3,7 @@ GO        ?= go
 PKGS      := ./...
 BIN       := bin
 
-.PHONY: all build test vet fmt-check unit conformance e2e bench demo clean
+.PHONY: all build test vet fmt-check unit fuzz conformance e2e bench demo clean
 
 all: build
 
@@ -11,7 +11,13 @@ build:
 	$(GO) build -o $(BIN)/ ./cmd/...
 
 ## test: everything CI runs
-test: fmt-check vet unit
+test: fmt-check vet unit fuzz
+
+# Short fuzz runs of every parser that takes outside input.
+FUZZTIME ?= 10s
+fuzz:
+	$(GO) test -run='^$$' -fuzz=FuzzDecodeStartRequest -fuzztime=$(FUZZTIME) ./api
+	$(GO) test -run='^$$' -fuzz=FuzzNewFilter -fuzztime=$(FUZZTIME) .
 
 fmt-check:
 	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
