@@ -128,7 +128,12 @@ func (t Token) appendTo(dst []byte, key string) []byte {
 		}
 	}
 	idx, dst := bsoncore.AppendDocumentElementStart(dst, key)
-	dst = bsoncore.AppendStringElement(dst, "_data", string(hx[:n]))
+	// A string element written in place, without a Go string in between.
+	dst = append(dst, byte(bsoncore.TypeString))
+	dst = append(dst, "_data\x00"...)
+	dst = binary.LittleEndian.AppendUint32(dst, uint32(n+1))
+	dst = append(dst, hx[:n]...)
+	dst = append(dst, 0)
 	dst, _ = bsoncore.AppendDocumentEnd(dst, idx)
 	return dst
 }
