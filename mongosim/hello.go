@@ -57,8 +57,11 @@ func helloAwait(req *request) (time.Duration, error) {
 	if bsonkit.IsMissing(tv) && bsonkit.IsMissing(mv) {
 		return 0, nil
 	}
-	if bsonkit.IsMissing(tv) || bsonkit.IsMissing(mv) {
-		return 0, mongoerr.New(mongoerr.BadValue, "topologyVersion must be provided if and only if maxAwaitTimeMS is provided")
+	if bsonkit.IsMissing(mv) {
+		return 0, mongoerr.New(31368, "A request with a 'topologyVersion' must include 'maxAwaitTimeMS'")
+	}
+	if bsonkit.IsMissing(tv) {
+		return 0, mongoerr.New(31368, "A request with 'maxAwaitTimeMS' must include a 'topologyVersion'")
 	}
 	if !bsonkit.IsNumber(mv.Type) {
 		return 0, mongoerr.New(mongoerr.TypeMismatch, "maxAwaitTimeMS must be a number")

@@ -214,7 +214,8 @@ func TestStreamingHelloWaits(t *testing.T) {
 		t.Fatalf("stale topologyVersion waited %v", d)
 	}
 	err := cmdErr(t, db, bson.D{{Key: "hello", Value: 1}, {Key: "maxAwaitTimeMS", Value: int64(5)}})
-	wantCode(t, err, 2)
+	wantCode(t, err, 31368)
+	wantCode(t, cmdErr(t, db, bson.D{{Key: "hello", Value: 1}, {Key: "topologyVersion", Value: tv}}), 31368)
 }
 
 func TestClusterTimeSignatureUnsigned(t *testing.T) {
