@@ -104,6 +104,8 @@ const (
 	NoMatchingDocument              = 47
 	MechanismUnavailable            = 334
 	ProtocolError                   = 17
+	FailPointSetFailed              = 266
+	Location50985                   = 50985 // failCommand closeConnection
 )
 
 var names = map[int32]string{
@@ -136,7 +138,7 @@ var names = map[int32]string{
 	InterruptedDueToReplStateChange: "InterruptedDueToReplStateChange",
 	NotPrimaryNoSecondaryOk:         "NotPrimaryNoSecondaryOk", NotPrimaryOrSecondary: "NotPrimaryOrSecondary",
 	ClientMarkedKilled: "ClientMarkedKilled",
-	NoMatchingDocument: "NoMatchingDocument", MechanismUnavailable: "MechanismUnavailable", ProtocolError: "ProtocolError",
+	NoMatchingDocument: "NoMatchingDocument", MechanismUnavailable: "MechanismUnavailable", ProtocolError: "ProtocolError", FailPointSetFailed: "FailPointSetFailed",
 	CannotBackfillArray: "CannotBackfillArray", InvalidDBRef: "InvalidDBRef", EmptyFieldName: "EmptyFieldName",
 	NotExactValueField: "NotExactValueField",
 	InvalidBSON:        "InvalidBSON", UnsupportedOpQueryCommand: "UnsupportedOpQueryCommand", CursorInUse: "CursorInUse", QueryPlanKilled: "QueryPlanKilled",
