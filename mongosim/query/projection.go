@@ -222,7 +222,7 @@ func (st *projParse) addField(parent *projNode, prefix []string, key string, v b
 			}
 		case "$elemMatch":
 			if len(prefix)+len(parts) > 1 {
-				return mongoerr.New(mongoerr.BadValue, "Cannot use $elemMatch projection on a nested field.")
+				return mongoerr.New(31275, "Cannot use $elemMatch projection on a nested field.")
 			}
 			if first.Value().Type != bsoncore.TypeEmbeddedDocument {
 				return mongoerr.New(mongoerr.BadValue, "elemMatch: Invalid argument, object required.")

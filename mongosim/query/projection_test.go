@@ -76,6 +76,8 @@ func TestFindProjection(t *testing.T) {
 			doc:  `{"_id": 1, "name": "player1", "games": [{"game": "abc", "score": 8}, {"game": "xyz", "score": 5}], "joined": 1, "lastLogin": 2}`,
 			want: `{"_id": 1, "joined": 1, "lastLogin": 2, "games": [{"game": "abc", "score": 8}]}`},
 		{spec: `{"a": 1, "b": 0}`, doc: `{}`, code: 31254},
+		{spec: `{"a.b": {"$elemMatch": {"c": 1}}}`, doc: `{}`, code: 31275},
+		{spec: `{"a": {"b": {"$elemMatch": {"c": 1}}}}`, doc: `{}`, code: 31275},
 		{spec: `{"a": 0, "b": 1}`, doc: `{}`, code: 31253},
 		{spec: `{"a": 0, "b": "$x"}`, doc: `{}`, code: 31252},
 		{spec: `{"a": 1, "a.b": 1}`, doc: `{}`, code: 31250},
