@@ -280,6 +280,8 @@ func TestStringOperators(t *testing.T) {
 		{expr: `{"$split": [null, "-"]}`, want: `null`},
 		{expr: `{"$substr": ["ABC1", 0, 2]}`, want: `"AB"`},
 		{expr: `{"$substrBytes": ["ABC1", 2, -1]}`, want: `"C1"`},
+		{expr: `{"$substrBytes": ["ABC1", 9, 1]}`, want: `""`},
+		{expr: `{"$substrBytes": ["ABC1", -1, 1]}`, code: 50752},
 		{expr: `{"$substrBytes": ["cafétéria", 0, 4]}`, code: 28657},
 		{expr: `{"$substrCP": ["cafétéria", 0, 4]}`, want: `"café"`},
 		{expr: `{"$indexOfBytes": ["cafeteria", "e"]}`, want: `3`},

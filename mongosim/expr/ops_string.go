@@ -133,7 +133,10 @@ func evalSubstrBytes(name string, vals []bsoncore.Value) (bsoncore.Value, error)
 	}
 	start := truncInt(startV)
 	length := truncInt(lenV)
-	if start < 0 || start >= int64(len(s)) {
+	if start < 0 {
+		return bsonkit.Missing, mongoerr.New(50752, "%s:  starting index must be non-negative (got: %d)", name, start)
+	}
+	if start >= int64(len(s)) {
 		return bsonkit.String(""), nil
 	}
 	if isContinuationByte(s[start]) {

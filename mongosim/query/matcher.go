@@ -36,6 +36,9 @@ func Compile(filter bsoncore.Document) (*Matcher, error) {
 
 // CompileOptions parses a filter with $expr evaluation options.
 func CompileOptions(filter bsoncore.Document, opts Options) (*Matcher, error) {
+	if opts.Now.IsZero() {
+		opts.Now = time.Now() // $$NOW is fixed for the whole operation
+	}
 	m := &Matcher{filter: filter, opts: opts}
 	if len(filter) == 0 {
 		filter = emptyDoc

@@ -2,6 +2,7 @@ package query
 
 import (
 	"strings"
+	"time"
 
 	"go.mongodb.org/mongo-driver/v2/x/bsonx/bsoncore"
 
@@ -65,6 +66,9 @@ func CompileProjection(spec bsoncore.Document) (*Projection, error) {
 
 // CompileProjectionMode parses a projection in the given dialect.
 func CompileProjectionMode(spec bsoncore.Document, mode ProjectionMode, opts Options) (*Projection, error) {
+	if opts.Now.IsZero() {
+		opts.Now = time.Now()
+	}
 	p := &Projection{root: &projNode{children: map[string]*projNode{}}, mode: mode, opts: opts}
 	els := elements(spec)
 	if len(els) == 0 {
