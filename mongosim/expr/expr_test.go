@@ -122,6 +122,12 @@ func TestArithmetic(t *testing.T) {
 		{expr: `{"$pow": [5, -2]}`, want: `0.04`},
 		{expr: `{"$pow": [2, 40]}`, want: `{"$numberLong": "1099511627776"}`},
 		{expr: `{"$exp": 0}`, want: `1.0`},
+		{expr: `{"$bitAnd": [12, 10]}`, want: `8`},
+		{expr: `{"$bitOr": [12, {"$numberLong": "3"}]}`, want: `{"$numberLong": "15"}`},
+		{expr: `{"$bitXor": [12, 10]}`, want: `6`},
+		{expr: `{"$bitNot": 0}`, want: `-1`},
+		{expr: `{"$bitAnd": [1, 1.0]}`, code: 14},
+		{expr: `{"$bitOr": [1, null]}`, want: `null`},
 	})
 }
 

@@ -465,3 +465,45 @@ func exactDec(f float64) dec {
 	}
 	return v
 }
+
+func init() {
+	registerNary(0, -1, evalBitwise, "$bitAnd", "$bitOr", "$bitXor")
+	registerNary(1, 1, evalBitwise, "$bitNot")
+}
+
+// evalBitwise implements $bitAnd/$bitOr/$bitXor/$bitNot over int and long
+// operands (long as soon as one operand is long).
+func evalBitwise(name string, vals []bsoncore.Value) (bsoncore.Value, error) {
+	var acc int64
+	switch name {
+	case "$bitAnd":
+		acc = -1
+	}
+	t := numInt32
+	for i, v := range vals {
+		if nullish(v) {
+			return bsonkit.Null(), nil
+		}
+		if v.Type != bsoncore.TypeInt32 && v.Type != bsoncore.TypeInt64 {
+			return bsonkit.Missing, mongoerr.New(mongoerr.TypeMismatch, "%s only supports int and long operands.", name)
+		}
+		t = max(t, numTypeOf(v.Type))
+		n := v.AsInt64()
+		switch name {
+		case "$bitAnd":
+			acc &= n
+		case "$bitOr":
+			acc |= n
+		case "$bitXor":
+			acc ^= n
+		case "$bitNot":
+			if i == 0 {
+				acc = ^n
+			}
+		}
+	}
+	if t == numInt32 {
+		return bsonkit.Int32(int32(acc)), nil
+	}
+	return bsonkit.Int64(acc), nil
+}

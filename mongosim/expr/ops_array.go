@@ -194,7 +194,8 @@ func evalIndexOfArray(name string, vals []bsoncore.Value) (bsoncore.Value, error
 func nonNegativeIndex(name, what string, v bsoncore.Value) (int, error) {
 	n, ok := asInt32(v)
 	if !ok {
-		return 0, mongoerr.New(40096, "%s requires an integral %s, found a value of type: %s, with value: %s",
+		// MongoDB's message really has no space after the operator name.
+		return 0, mongoerr.New(40096, "%srequires an integral %s, found a value of type: %s, with value: %s",
 			name, what, TypeName(v.Type), ValueString(v))
 	}
 	if n < 0 {

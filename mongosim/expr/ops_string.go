@@ -209,11 +209,15 @@ func evalIndexOfStr(name string, vals []bsoncore.Value) (bsoncore.Value, error) 
 	if nullish(s) {
 		return bsonkit.Null(), nil
 	}
+	firstCode, secondCode := int32(40091), int32(40092)
+	if name == "$indexOfCP" {
+		firstCode, secondCode = 40093, 40094
+	}
 	if s.Type != bsoncore.TypeString {
-		return bsonkit.Missing, mongoerr.New(40091, "%s requires a string as the first argument, found: %s", name, TypeName(s.Type))
+		return bsonkit.Missing, mongoerr.New(firstCode, "%s requires a string as the first argument, found: %s", name, TypeName(s.Type))
 	}
 	if sub.Type != bsoncore.TypeString {
-		return bsonkit.Missing, mongoerr.New(40092, "%s requires a string as the second argument, found: %s", name, TypeName(sub.Type))
+		return bsonkit.Missing, mongoerr.New(secondCode, "%s requires a string as the second argument, found: %s", name, TypeName(sub.Type))
 	}
 	str, needle := s.StringValue(), sub.StringValue()
 	cp := name == "$indexOfCP"
