@@ -343,36 +343,6 @@ func decDiv(a, b dec) dec {
 	return dec{coef: q, exp: exp - 1, neg: neg}.round()
 }
 
-// decCmp compares two decimals (NaN lowest).
-func decCmp(a, b dec) int {
-	rank := func(d dec) int {
-		switch {
-		case d.nan:
-			return 0
-		case d.inf && d.neg:
-			return 1
-		case d.inf:
-			return 3
-		}
-		return 2
-	}
-	ra, rb := rank(a), rank(b)
-	if ra != rb || ra != 2 {
-		return cmp3(ra, rb)
-	}
-	return a.rat().Cmp(b.rat())
-}
-
-func cmp3(a, b int) int {
-	switch {
-	case a < b:
-		return -1
-	case a > b:
-		return 1
-	}
-	return 0
-}
-
 // decRoundTo rounds toward -Inf (floor), +Inf (ceil) or zero (trunc) at
 // the given number of decimal places.
 func decRoundTo(d dec, places int, mode string) dec {

@@ -470,28 +470,3 @@ func registerNary(min, max int, fn func(name string, vals []bsoncore.Value) (bso
 		return nary{name: name, args: exprs, fn: fn}, nil
 	}, names...)
 }
-
-// docArgs parses an operator taking a named-argument document, rejecting
-// unknown names with the given code.
-func docArgs(name string, args bsoncore.Value, allowed []string, unknownCode int32) (map[string]bsoncore.Value, error) {
-	if args.Type != bsoncore.TypeEmbeddedDocument {
-		return nil, mongoerr.New(mongoerr.FailedToParse, "%s only supports an object as its argument", name)
-	}
-	out := map[string]bsoncore.Value{}
-	elems, _ := args.Document().Elements()
-	for _, e := range elems {
-		k := e.Key()
-		ok := false
-		for _, a := range allowed {
-			if a == k {
-				ok = true
-				break
-			}
-		}
-		if !ok {
-			return nil, mongoerr.New(unknownCode, "%s found an unknown argument: %s", name, k)
-		}
-		out[k] = e.Value()
-	}
-	return out, nil
-}
