@@ -215,7 +215,19 @@ func listIdx(t *testing.T, c *driver.Client, db, coll string) []string {
 	}
 	var out []string
 	for cur.Next(context.Background()) {
-		out = append(out, cur.Current.String())
+		var d bson.D
+		if err := bson.Unmarshal(cur.Current, &d); err != nil {
+			t.Fatal(err)
+		}
+		// collMod (how finalize restores TTL) stores expireAfterSeconds as a
+		// 64-bit integer; the value is what matters.
+		for i := range d {
+			if v, ok := d[i].Value.(int64); ok && d[i].Key == "expireAfterSeconds" {
+				d[i].Value = int32(v)
+			}
+		}
+		raw, _ := bson.Marshal(d)
+		out = append(out, bson.Raw(raw).String())
 	}
 	sort.Strings(out)
 	return out

@@ -34,6 +34,10 @@ type findArgs struct {
 	tailable    bool
 	awaitData   bool
 	noTimeout   bool
+	// min/max bound the scan of the hinted index (only the _id index here):
+	// [min, max) in index order, across every type bracket.
+	minID, maxID bsoncore.Value
+	indexBounds  bool
 }
 
 func nonNegative(cmd, field string, v bsoncore.Value) (int64, error) {
@@ -103,7 +107,10 @@ func parseFind(req *request) (*findArgs, error) {
 			return nil, err
 		}
 	}
-	for _, f := range []string{"min", "max", "returnKey", "showRecordId"} {
+	if err := parseMinMax(req, a); err != nil {
+		return nil, err
+	}
+	for _, f := range []string{"returnKey", "showRecordId"} {
 		// Accepting these without honouring them would return wrong results.
 		if v := req.arg(f); !bsonkit.IsMissing(v) && !(v.Type == bsoncore.TypeBoolean && !v.Boolean()) {
 			return nil, mongoerr.New(mongoerr.NotImplemented, "find option %s is not supported by mongosim", f)
@@ -152,6 +159,9 @@ func handleFind(ctx context.Context, req *request) (bsoncore.Document, error) {
 		return s.firstBatchReq(ctx, req, cur, a.batchSize, a.singleBatch)
 	}
 	plan := planScan(a.filter, a.sort, a.hint)
+	if a.indexBounds {
+		plan = scanPlan{kind: scanID, bounds: idBounds{lo: a.minID, loIncl: true, hi: a.maxID}}
+	}
 	if a.sort != nil && a.sort.natural == 0 && a.sort.idDir == 0 {
 		// In-memory sort: materialise now, under this read lock.
 		docs, err := sortedMatches(c, a, plan)
@@ -168,6 +178,56 @@ func handleFind(ctx context.Context, req *request) (bsoncore.Document, error) {
 	cur.src = &findSource{srv: s, db: req.db, coll: a.coll, uuid: uuid, filter: a.filter, proj: a.proj,
 		skip: int(a.skip), sc: scanner{plan: plan, tailable: a.tailable}}
 	return s.firstBatchReq(ctx, req, cur, a.batchSize, a.singleBatch)
+}
+
+// parseMinMax reads find's min and max: inclusive lower and exclusive upper
+// bounds on the keys of the hinted index. Since 4.2 a hint is required.
+// mongosim supports them on the _id index, which is what range-partitioned
+// copies use.
+func parseMinMax(req *request, a *findArgs) error {
+	minV, maxV := req.arg("min"), req.arg("max")
+	if bsonkit.IsMissing(minV) && bsonkit.IsMissing(maxV) {
+		return nil
+	}
+	if bsonkit.IsMissing(a.hint) {
+		return mongoerr.New(mongoerr.Location51173, "When using min()/max() a hint of which index to use must be provided")
+	}
+	idHint := false
+	switch a.hint.Type {
+	case bsoncore.TypeString:
+		idHint = a.hint.StringValue() == "_id_"
+	case bsoncore.TypeEmbeddedDocument:
+		elems, _ := a.hint.Document().Elements()
+		if len(elems) == 1 && elems[0].Key() == "_id" {
+			n, ok := bsonkit.ToFloat(elems[0].Value())
+			idHint = ok && n == 1
+		}
+	}
+	if !idHint {
+		return mongoerr.New(mongoerr.NotImplemented, "find min/max is supported by mongosim on the {_id: 1} index only")
+	}
+	bound := func(name string, v bsoncore.Value) (bsoncore.Value, error) {
+		if bsonkit.IsMissing(v) {
+			return bsonkit.Missing, nil
+		}
+		if v.Type != bsoncore.TypeEmbeddedDocument {
+			return bsonkit.Missing, mongoerr.New(mongoerr.TypeMismatch, "BSON field 'FindCommandRequest.%s' is the wrong type '%s', expected type 'object'", name, typeName(v.Type))
+		}
+		elems, _ := v.Document().Elements()
+		if len(elems) != 1 || elems[0].Key() != "_id" {
+			return bsonkit.Missing, mongoerr.New(mongoerr.Location51174, "The index chosen is not valid for min/max: the %s key pattern does not match the hinted index {_id: 1}", name)
+		}
+		return elems[0].Value(), nil
+	}
+	var err error
+	if a.minID, err = bound("min", minV); err != nil {
+		return err
+	}
+	if a.maxID, err = bound("max", maxV); err != nil {
+		return err
+	}
+	a.indexBounds = true
+	return nil
 }
 
 func cappedOf(c *store.Collection) (bool, int64, int64) {

@@ -84,6 +84,8 @@ const (
 	NoReplicationEnabled            = 76
 	DocumentValidationFailure       = 121
 	InvalidUUID                     = 207
+	Location51173                   = 51173 // min/max without hint
+	Location51174                   = 51174 // min/max key pattern does not match the index
 	InvalidBSON                     = 22
 	UnsupportedOpQueryCommand       = 352
 	Location40413                   = 40413 // field both in OP_MSG document sequence and body

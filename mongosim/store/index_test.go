@@ -1,7 +1,10 @@
 package store
 
 import (
+	"bytes"
 	"testing"
+
+	"go.mongodb.org/mongo-driver/v2/bson"
 
 	"github.com/mlink-dev/mlink/mongosim/bsonkit"
 	"github.com/mlink-dev/mlink/mongosim/mongoerr"
@@ -278,4 +281,29 @@ func TestCatalogMetadataIsCopied(t *testing.T) {
 	}
 	wantDoc(t, "options", c.Options, d("validator", dv(d("a", i32(1)))))
 	wantDoc(t, "spec", c.Index("k_1").Spec(), d("v", i32(2), "key", dv(d("k", i32(1))), "name", str("k_1")))
+}
+
+// A text index spec read back from listIndexes can be passed to
+// createIndexes again (as dump/restore and sync tools do) and comes back
+// unchanged.
+func TestTextIndexStoredFormRoundTrips(t *testing.T) {
+	st := New()
+	c, err := st.CreateCollection("db", "c", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.CreateIndexes([]bsoncore.Document{d("key", dv(d("s", str("text"))), "name", str("s_text"), "default_language", str("french"))}); err != nil {
+		t.Fatal(err)
+	}
+	first := c.Index("s_text").Spec()
+	c2, err := st.CreateCollection("db", "c2", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c2.CreateIndexes([]bsoncore.Document{first}); err != nil {
+		t.Fatal(err)
+	}
+	if got := c2.Index("s_text").Spec(); !bytes.Equal(got, first) {
+		t.Fatalf("re-created text index differs:\n got  %s\n want %s", bson.Raw(got), bson.Raw(first))
+	}
 }

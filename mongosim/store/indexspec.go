@@ -282,13 +282,22 @@ func parseKeyPattern(key, spec bsoncore.Document) ([]keyField, string, error) {
 }
 
 // textKeyPattern rewrites {a: "text", b: 1} the way mongod stores it:
-// the text fields collapse into _fts/_ftsx and become weights.
+// the text fields collapse into _fts/_ftsx and become weights. A key
+// already in that form is kept as it is (mongod's FTSSpec::fixSpec).
 func textKeyPattern(key bsoncore.Document) (bsoncore.Document, bsonkit.Doc) {
 	elems, _ := key.Elements()
 	var out, weights bsonkit.Doc
 	emitted := false
 	for _, e := range elems {
 		v := e.Value()
+		if e.Key() == "_fts" || e.Key() == "_ftsx" {
+			// Already the stored form (a spec read back from listIndexes,
+			// as dump/restore and sync tools pass it): keep it, weights
+			// come from the spec's own weights option.
+			out = append(out, bsonkit.Elem{Key: e.Key(), Value: v})
+			emitted = true
+			continue
+		}
 		if v.Type == bsoncore.TypeString && v.StringValue() == "text" {
 			weights = append(weights, bsonkit.Elem{Key: e.Key(), Value: bsonkit.Int32(1)})
 			if !emitted {
