@@ -80,6 +80,11 @@ func parseAccumulators(fields []bsoncore.Element, stageName string) ([]accField,
 			}
 			mk = accumulators["$sum"]
 			argExpr, _ = expr.Compile(bsonkit.Int32(1))
+		case "$firstN", "$lastN", "$maxN", "$minN", "$top", "$bottom", "$topN", "$bottomN":
+			var err error
+			if argExpr, mk, err = parseNAccumulator(op, arg); err != nil {
+				return nil, err
+			}
 		default:
 			var ok bool
 			if mk, ok = accumulators[op]; !ok {

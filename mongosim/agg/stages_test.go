@@ -235,3 +235,25 @@ func TestRunHonoursContext(t *testing.T) {
 		t.Fatalf("got %v after cancel", err)
 	}
 }
+
+func TestNAccumulators(t *testing.T) {
+	games := `[
+	 {"playerId": "PlayerA", "gameId": "G1", "score": 31}, {"playerId": "PlayerB", "gameId": "G1", "score": 33},
+	 {"playerId": "PlayerC", "gameId": "G1", "score": 99}, {"playerId": "PlayerD", "gameId": "G1", "score": 1},
+	 {"playerId": "PlayerA", "gameId": "G2", "score": 10}, {"playerId": "PlayerB", "gameId": "G2", "score": 14},
+	 {"playerId": "PlayerC", "gameId": "G2", "score": 66}, {"playerId": "PlayerD", "gameId": "G2", "score": 80}]`
+	expectDocs(t, `[{"$match": {"gameId": "G1"}}, {"$group": {"_id": "$gameId", "playerId": {"$top": {"output": ["$playerId", "$score"], "sortBy": {"score": -1}}}}}]`, games,
+		`[{"_id": "G1", "playerId": ["PlayerC", 99]}]`)
+	expectDocs(t, `[{"$match": {"gameId": "G1"}}, {"$group": {"_id": "$gameId", "playerId": {"$topN": {"output": ["$playerId", "$score"], "sortBy": {"score": -1}, "n": 3}}}}]`, games,
+		`[{"_id": "G1", "playerId": [["PlayerC", 99], ["PlayerB", 33], ["PlayerA", 31]]}]`)
+	expectDocs(t, `[{"$match": {"gameId": "G1"}}, {"$group": {"_id": "$gameId", "playerId": {"$bottom": {"output": ["$playerId", "$score"], "sortBy": {"score": -1}}}}}]`, games,
+		`[{"_id": "G1", "playerId": ["PlayerD", 1]}]`)
+	expectDocs(t, `[{"$match": {"gameId": "G1"}}, {"$group": {"_id": "$gameId", "playerId": {"$bottomN": {"output": ["$playerId", "$score"], "sortBy": {"score": -1}, "n": 3}}}}]`, games,
+		`[{"_id": "G1", "playerId": [["PlayerB", 33], ["PlayerA", 31], ["PlayerD", 1]]}]`)
+	expectDocs(t, `[{"$group": {"_id": "$gameId", "first": {"$firstN": {"input": "$score", "n": 2}}, "last": {"$lastN": {"input": "$score", "n": 2}},
+	    "max": {"$maxN": {"input": "$score", "n": 2}}, "min": {"$minN": {"input": "$score", "n": 2}}}}]`, games,
+		`[{"_id": "G1", "first": [31, 33], "last": [99, 1], "max": [99, 33], "min": [1, 31]}, {"_id": "G2", "first": [10, 14], "last": [66, 80], "max": [80, 66], "min": [10, 14]}]`)
+	expectErr(t, `[{"$group": {"_id": null, "x": {"$firstN": {"input": "$a"}}}}]`, `[]`, 5787906)
+	expectErr(t, `[{"$group": {"_id": null, "x": {"$firstN": {"input": "$a", "n": 0}}}}]`, `[]`, 5787908)
+	expectErr(t, `[{"$group": {"_id": null, "x": {"$top": {"output": "$a"}}}}]`, `[]`, 5788002)
+}

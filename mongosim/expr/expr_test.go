@@ -377,3 +377,22 @@ func TestCompileDocMatchesCompile(t *testing.T) {
 		t.Fatalf("got %s", render(got))
 	}
 }
+
+func TestArrayNAndSortArray(t *testing.T) {
+	team := `{"team": [{"name": "pat", "age": 30, "address": {"street": "12 Baker St", "city": "London"}}, {"name": "dallas", "age": 36, "address": {"street": "12 Cowper St", "city": "Palo Alto"}}, {"name": "charlie", "age": 42, "address": {"street": "12 French St", "city": "New Brunswick"}}]}`
+	runEvalCases(t, []exprCase{
+		{expr: `{"$sortArray": {"input": "$team", "sortBy": {"name": 1}}}`, doc: team,
+			want: `[{"name": "charlie", "age": 42, "address": {"street": "12 French St", "city": "New Brunswick"}}, {"name": "dallas", "age": 36, "address": {"street": "12 Cowper St", "city": "Palo Alto"}}, {"name": "pat", "age": 30, "address": {"street": "12 Baker St", "city": "London"}}]`},
+		{expr: `{"$sortArray": {"input": "$team", "sortBy": {"address.city": -1}}}`, doc: team,
+			want: `[{"name": "dallas", "age": 36, "address": {"street": "12 Cowper St", "city": "Palo Alto"}}, {"name": "charlie", "age": 42, "address": {"street": "12 French St", "city": "New Brunswick"}}, {"name": "pat", "age": 30, "address": {"street": "12 Baker St", "city": "London"}}]`},
+		{expr: `{"$sortArray": {"input": [1, 4, 1, 6, 12, 5], "sortBy": 1}}`, want: `[1, 1, 4, 5, 6, 12]`},
+		{expr: `{"$sortArray": {"input": [20, 4, {"a": "Free"}, 6, 21, 5, "Gratis", {"a": null}, {"a": {"sale": true, "price": 19}}, {"$numberDecimal": "10.23"}, {"a": "On sale"}], "sortBy": 1}}`,
+			want: `[4, 5, 6, {"$numberDecimal": "10.23"}, 20, 21, "Gratis", {"a": null}, {"a": "Free"}, {"a": "On sale"}, {"a": {"sale": true, "price": 19}}]`},
+		{expr: `{"$sortArray": {"input": "x", "sortBy": 1}}`, code: 2942504},
+		{expr: `{"$firstN": {"n": 2, "input": [10, 20, 30]}}`, want: `[10, 20]`},
+		{expr: `{"$lastN": {"n": 2, "input": [10, 20, 30]}}`, want: `[20, 30]`},
+		{expr: `{"$maxN": {"n": 2, "input": [null, 2, 9, 3]}}`, want: `[9, 3]`},
+		{expr: `{"$minN": {"n": 2, "input": [null, 2, 9, 3]}}`, want: `[2, 3]`},
+		{expr: `{"$firstN": {"n": 0, "input": [1]}}`, code: 5787908},
+	})
+}
