@@ -310,7 +310,7 @@ type powersOf2 struct{}
 
 func (powersOf2) roundUp(v bsoncore.Value) bsoncore.Value {
 	f, _ := bsonkit.ToFloat(v)
-	if f == 0 {
+	if f == 0 || math.IsInf(f, 0) {
 		return v
 	}
 	var exp int
@@ -324,7 +324,7 @@ func (powersOf2) roundUp(v bsoncore.Value) bsoncore.Value {
 
 func (powersOf2) roundDown(v bsoncore.Value) bsoncore.Value {
 	f, _ := bsonkit.ToFloat(v)
-	if f == 0 {
+	if f == 0 || math.IsInf(f, 0) {
 		return v
 	}
 	var exp int
@@ -359,7 +359,7 @@ type seriesRounder []float64
 
 func (s seriesRounder) roundUp(v bsoncore.Value) bsoncore.Value {
 	n, _ := bsonkit.ToFloat(v)
-	if n == 0 {
+	if n == 0 || math.IsInf(n, 0) {
 		return v
 	}
 	first, last := s[0], s[len(s)-1]
@@ -380,7 +380,7 @@ func (s seriesRounder) roundUp(v bsoncore.Value) bsoncore.Value {
 
 func (s seriesRounder) roundDown(v bsoncore.Value) bsoncore.Value {
 	n, _ := bsonkit.ToFloat(v)
-	if n == 0 {
+	if n == 0 || math.IsInf(n, 0) {
 		return v
 	}
 	first, last := s[0], s[len(s)-1]

@@ -257,3 +257,13 @@ func TestNAccumulators(t *testing.T) {
 	expectErr(t, `[{"$group": {"_id": null, "x": {"$firstN": {"input": "$a", "n": 0}}}}]`, `[]`, 5787908)
 	expectErr(t, `[{"$group": {"_id": null, "x": {"$top": {"output": "$a"}}}}]`, `[]`, 5788002)
 }
+
+func TestBucketAutoGranularityInfinityTerminates(t *testing.T) {
+	for _, g := range []string{"R5", "POWERSOF2", "1-2-5"} {
+		got, err := runPipeline(t, `[{"$bucketAuto": {"groupBy": "$v", "buckets": 2, "granularity": "`+g+`"}}]`,
+			`[{"v": 1}, {"v": {"$numberDouble": "Infinity"}}]`)
+		if err != nil || len(got) == 0 {
+			t.Fatalf("%s: %v %s", g, err, renderDocs(got))
+		}
+	}
+}
