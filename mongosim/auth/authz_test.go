@@ -1,7 +1,6 @@
 package auth
 
 import (
-	"context"
 	"strings"
 	"testing"
 
@@ -194,5 +193,4 @@ func TestSessionConcurrentUse(t *testing.T) {
 		t.Fatal(err)
 	}
 	<-done
-	_ = context.Background()
 }
