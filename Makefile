@@ -3,7 +3,7 @@ GO        ?= go
 PKGS      := ./...
 BIN       := bin
 
-.PHONY: all build test vet fmt-check unit fuzz conformance e2e bench demo clean
+.PHONY: all build test vet fmt-check unit fuzz pysmoke e2e-real bench demo clean
 
 all: build
 
@@ -27,6 +27,22 @@ vet:
 
 unit:
 	$(GO) test -race -count=1 -timeout 15m $(PKGS)
+
+## demo: the whole lifecycle on two embedded mongosim servers
+demo:
+	$(GO) run ./cmd/mlink demo
+
+## pysmoke: pymongo smoke test against cmd/mongosim (installs Debian's python3-pymongo if missing, ~4 s)
+pysmoke:
+	@/usr/bin/python3 -c 'import pymongo' 2>/dev/null || apt-get install -y -qq python3-pymongo >/dev/null 2>&1 || (apt-get update -qq && apt-get install -y -qq python3-pymongo)
+	$(GO) test -count=1 -run TestPymongoSmoke -v ./mongosim/pysmoke
+
+## e2e-real: the end-to-end suite against the real replica sets of deploy/docker-compose.yml
+MLINK_TEST_SOURCE_URI ?= mongodb://localhost:27017/?replicaSet=rs0
+MLINK_TEST_TARGET_URI ?= mongodb://localhost:27018/?replicaSet=rs1
+e2e-real:
+	MLINK_TEST_SOURCE_URI='$(MLINK_TEST_SOURCE_URI)' MLINK_TEST_TARGET_URI='$(MLINK_TEST_TARGET_URI)' \
+		$(GO) test -count=1 -p 1 -timeout 30m ./e2e/...
 
 bench:
 	$(GO) test -run '^$$' -bench . -benchtime 2s ./mongosim/...

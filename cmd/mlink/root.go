@@ -82,6 +82,7 @@ cutover, and is driven over an HTTP API. Run without a subcommand it is "mlink s
 		newResetCmd(a),
 		newStatusCmd(a),
 		newVerifyCmd(a),
+		newDemoCmd(a),
 		newVersionCmd(a),
 	)
 	return root
