@@ -80,8 +80,13 @@ func (b *eventBuilder) build(e *Entry, tok Token) (bsoncore.Document, error) {
 	if e.Op == OpUpdate {
 		d = bsoncore.AppendDocumentElement(d, "updateDescription", updateDescription(e, expanded))
 	}
-	if e.Op == OpModify && e.StateBefore != nil {
-		d = bsoncore.AppendDocumentElement(d, "stateBeforeChange", e.StateBefore)
+	if e.Op == OpModify {
+		// mongod always adds it, empty when the oplog had no old options.
+		before := e.StateBefore
+		if before == nil {
+			before = emptyDoc
+		}
+		d = bsoncore.AppendDocumentElement(d, "stateBeforeChange", before)
 	}
 	if e.Op == OpCreate && expanded && b.nsType && e.NsType != "" {
 		d = bsoncore.AppendStringElement(d, "nsType", e.NsType)
