@@ -2,6 +2,7 @@ package repl
 
 import (
 	"fmt"
+	"strconv"
 	"strings"
 
 	"go.mongodb.org/mongo-driver/v2/bson"
@@ -69,8 +70,13 @@ func translateUpdate(key bson.Raw, ud bson.Raw) ([]mongo.WriteOp, error) {
 					exact = true
 				}
 			}
-		} else if strings.HasPrefix(path, "$") || strings.Contains(path, ".$") || strings.Contains(path, "..") {
-			return fmt.Errorf("field path %q cannot be applied without disambiguatedPaths (source older than 6.1?)", path)
+		} else if strings.HasPrefix(path, "$") || strings.Contains(path, ".$") {
+			// A $-prefixed field name is not ambiguous (no disambiguatedPaths
+			// entry) but $set cannot address it: use the exact form.
+			fc.steps = stepsOf(fc)
+			exact = true
+		} else if strings.Contains(path, "..") || strings.HasSuffix(path, ".") {
+			return fmt.Errorf("field path %q has an empty component and no disambiguatedPaths entry (source older than 6.1?)", path)
 		}
 		changes = append(changes, fc)
 		return nil
@@ -168,10 +174,10 @@ func parseSteps(v bson.RawValue) ([]pathStep, error) {
 	return steps, nil
 }
 
-// stepsOf splits a dotted path whose components are unambiguous: numeric
-// components are left as field names — on the target they address an
-// array index or a field exactly as they did on the source, because the
-// document has the same shape.
+// stepsOf splits a dotted path that has no disambiguatedPaths entry. Such
+// a path is unambiguous: its numeric components are array indexes (MongoDB
+// lists a path in disambiguatedPaths when a numeric component is a field
+// name or a field name contains a dot).
 func stepsOf(fc fieldChange) []pathStep {
 	if fc.steps != nil {
 		return fc.steps
@@ -179,6 +185,10 @@ func stepsOf(fc fieldChange) []pathStep {
 	parts := strings.Split(fc.dotted, ".")
 	steps := make([]pathStep, len(parts))
 	for i, p := range parts {
+		if n, err := strconv.Atoi(p); err == nil && n >= 0 && i > 0 {
+			steps[i] = pathStep{index: n, isIdx: true}
+			continue
+		}
 		steps[i] = pathStep{field: p}
 	}
 	return steps

@@ -3,6 +3,7 @@
 package expr
 
 import (
+	"bytes"
 	"strings"
 	"time"
 
@@ -106,7 +107,9 @@ func Compile(v bsoncore.Value) (Expr, error) {
 				return nil, err
 			}
 			elems[i] = e
-			if _, ok := e.(constant); !ok {
+			// Only elements that are their own value keep the array literal:
+			// {$literal: x} is constant too, but its value is x.
+			if c, ok := e.(constant); !ok || c.v.Type != ev.Type || !bytes.Equal(c.v.Data, ev.Data) {
 				allConst = false
 			}
 		}

@@ -396,3 +396,11 @@ func TestArrayNAndSortArray(t *testing.T) {
 		{expr: `{"$firstN": {"n": 0, "input": [1]}}`, code: 5787908},
 	})
 }
+
+func TestArrayLiteralEvaluatesOperatorElements(t *testing.T) {
+	runEvalCases(t, []exprCase{
+		{expr: `{"$concatArrays": [[{"$literal": 33}], [1]]}`, want: `[33, 1]`},
+		{expr: `{"$concatArrays": [[{"$literal": {"$x": 1}}]]}`, want: `[{"$x": 1}]`},
+		{expr: `{"$concatArrays": [[{"a": 1}], [[2]]]}`, want: `[{"a": 1}, [2]]`},
+	})
+}
