@@ -5,6 +5,7 @@ package bsonkit
 
 import (
 	"bytes"
+	"encoding/binary"
 	"math"
 	"math/big"
 
@@ -68,6 +69,16 @@ func IsNumber(t bsoncore.Type) bool { return TypeBracket(t) == 10 }
 // indexes (no collation): by type bracket, then by value within a bracket.
 // It returns -1, 0 or +1.
 func Compare(a, b bsoncore.Value) int {
+	if a.Type == b.Type {
+		if c, ok := compareSameType(a, b); ok {
+			return c
+		}
+	}
+	return compareGeneric(a, b)
+}
+
+// compareGeneric is Compare without the same-type fast path.
+func compareGeneric(a, b bsoncore.Value) int {
 	ba, bb := TypeBracket(a.Type), TypeBracket(b.Type)
 	if ba != bb {
 		return cmpInt(ba, bb)
@@ -138,6 +149,41 @@ func Compare(a, b bsoncore.Value) int {
 	return bytes.Compare(a.Data, b.Data)
 }
 
+// compareSameType is Compare's fast path for the common _id and sort-key
+// types when both values have the same type: it reads the raw bytes
+// directly instead of going through brackets and bsoncore's accessors
+// (B-tree descents on int64 or ObjectId _ids call it millions of times).
+// ok is false for other types, or for short data the generic path should
+// report.
+func compareSameType(a, b bsoncore.Value) (c int, ok bool) {
+	switch a.Type {
+	case bsoncore.TypeInt64:
+		if len(a.Data) >= 8 && len(b.Data) >= 8 {
+			return cmpInt64(int64(binary.LittleEndian.Uint64(a.Data)), int64(binary.LittleEndian.Uint64(b.Data))), true
+		}
+	case bsoncore.TypeInt32:
+		if len(a.Data) >= 4 && len(b.Data) >= 4 {
+			return cmpInt64(int64(int32(binary.LittleEndian.Uint32(a.Data))), int64(int32(binary.LittleEndian.Uint32(b.Data)))), true
+		}
+	case bsoncore.TypeObjectID:
+		if len(a.Data) >= 12 && len(b.Data) >= 12 {
+			return bytes.Compare(a.Data[:12], b.Data[:12]), true
+		}
+	case bsoncore.TypeString:
+		return bytes.Compare(stringBytes(a), stringBytes(b)), true
+	case bsoncore.TypeDouble:
+		if len(a.Data) >= 8 && len(b.Data) >= 8 {
+			return cmpFloat(math.Float64frombits(binary.LittleEndian.Uint64(a.Data)),
+				math.Float64frombits(binary.LittleEndian.Uint64(b.Data))), true
+		}
+	case bsoncore.TypeDateTime:
+		if len(a.Data) >= 8 && len(b.Data) >= 8 {
+			return cmpInt64(int64(binary.LittleEndian.Uint64(a.Data)), int64(binary.LittleEndian.Uint64(b.Data))), true
+		}
+	}
+	return 0, false
+}
+
 // Equal reports whether MongoDB considers a and b equal (Compare == 0):
 // 1, 1.0 and NumberLong(1) are equal; "a" and Symbol("a") are equal.
 func Equal(a, b bsoncore.Value) bool { return Compare(a, b) == 0 }
@@ -197,16 +243,29 @@ func CompareNumbers(a, b bsoncore.Value) int {
 		return compareViaRat(a, b)
 	}
 	if a.Type != bsoncore.TypeDouble && b.Type != bsoncore.TypeDouble {
-		return cmpInt64(a.AsInt64(), b.AsInt64())
+		return cmpInt64(intOf(a), intOf(b))
 	}
 	if a.Type == bsoncore.TypeDouble && b.Type == bsoncore.TypeDouble {
 		return cmpFloat(a.Double(), b.Double())
 	}
 	// One double, one integer: compare without losing int64 precision.
 	if a.Type == bsoncore.TypeDouble {
-		return cmpFloatInt(a.Double(), b.AsInt64())
+		return cmpFloatInt(a.Double(), intOf(b))
 	}
-	return -cmpFloatInt(b.Double(), a.AsInt64())
+	return -cmpFloatInt(b.Double(), intOf(a))
+}
+
+// intOf reads an int32 or int64 value straight from its bytes (bsoncore's
+// AsInt64 switches over every numeric type first); short data falls back
+// to AsInt64, which reports it.
+func intOf(v bsoncore.Value) int64 {
+	switch {
+	case v.Type == bsoncore.TypeInt64 && len(v.Data) >= 8:
+		return int64(binary.LittleEndian.Uint64(v.Data))
+	case v.Type == bsoncore.TypeInt32 && len(v.Data) >= 4:
+		return int64(int32(binary.LittleEndian.Uint32(v.Data)))
+	}
+	return v.AsInt64()
 }
 
 func cmpFloat(x, y float64) int {
