@@ -118,9 +118,13 @@ type IndexResult struct {
 // target, one createIndexes per index so one failure (say, an option the
 // target's version rejects) does not hide the others; failures are
 // reported, not fatal.
-func buildIndexes(ctx context.Context, src, dst *mongo.Client, ns mlink.Namespace) (IndexResult, error) {
+func buildIndexes(ctx context.Context, src, dst *mongo.Client, ns mlink.Namespace, opts Options) (IndexResult, error) {
 	var res IndexResult
-	specs, err := src.ListIndexes(ctx, ns)
+	var specs []bson.Raw
+	err := retryTransient(ctx, func(ctx context.Context) (err error) {
+		specs, err = src.ListIndexes(ctx, ns)
+		return err
+	})
 	if err != nil {
 		return res, err
 	}
@@ -130,10 +134,21 @@ func buildIndexes(ctx context.Context, src, dst *mongo.Client, ns mlink.Namespac
 		}
 		ts, def := TargetIndexSpec(ns, spec)
 		name, _ := spec.Lookup("name").StringValueOK()
-		_, err := dst.RunCommand(ctx, ns.DB, bson.D{{Key: "createIndexes", Value: ns.Coll}, {Key: "indexes", Value: bson.A{ts}}})
+		// Building an index that exists with the same spec is a no-op, so a
+		// build cut by a network error is simply asked again.
+		err := mongo.Retry(ctx, retryAttempts, func(ctx context.Context) error {
+			_, err := dst.RunCommand(ctx, ns.DB, bson.D{{Key: "createIndexes", Value: ns.Coll}, {Key: "indexes", Value: bson.A{ts}}})
+			return err
+		}, func(err error) {
+			opts.Metrics.Retries.WithLabelValues("clone-index").Inc()
+			opts.Logger.Warn("retrying index build", "ns", ns.String(), "index", name, "error", err)
+		})
 		if err != nil {
 			if ctx.Err() != nil {
 				return res, ctx.Err()
+			}
+			if mongo.IsTransient(err) {
+				return res, fmt.Errorf("target: build index %s on %s: %w", name, ns, err)
 			}
 			res.Failures = append(res.Failures, mlink.IndexFailure{Namespace: ns.String(), Index: name, Error: err.Error()})
 			continue
@@ -162,8 +177,20 @@ func asInt64(v bson.RawValue) int64 {
 // the checkpointed clone. Replication uses it when a rename brings a
 // namespace into the filter's scope; the change stream replays anything
 // that changes while it runs.
+//
+// Every step is idempotent (the target collection is dropped first), so a
+// copy cut by a transient error starts over.
 func CopyCollection(ctx context.Context, src, dst *mongo.Client, ns mlink.Namespace, opts Options) error {
 	opts = opts.withDefaults()
+	return mongo.Retry(ctx, retryAttempts, func(ctx context.Context) error {
+		return copyCollectionOnce(ctx, src, dst, ns, opts)
+	}, func(err error) {
+		opts.Metrics.Retries.WithLabelValues("clone-copy-collection").Inc()
+		opts.Logger.Warn("copying collection again after a transient error", "ns", ns.String(), "error", err)
+	})
+}
+
+func copyCollectionOnce(ctx context.Context, src, dst *mongo.Client, ns mlink.Namespace, opts Options) error {
 	colls, err := src.ListCollections(ctx, ns.DB)
 	if err != nil {
 		return err
@@ -196,7 +223,7 @@ func CopyCollection(ctx context.Context, src, dst *mongo.Client, ns mlink.Namesp
 	if err != nil {
 		return err
 	}
-	res, err := buildIndexes(ctx, src, dst, ns)
+	res, err := buildIndexes(ctx, src, dst, ns, opts)
 	if err != nil {
 		return err
 	}

@@ -2,7 +2,6 @@ package clone
 
 import (
 	"context"
-	"errors"
 	"sort"
 	"sync"
 	"sync/atomic"
@@ -52,6 +51,9 @@ type collState struct {
 	pending int // partitions not done
 	dirty   bool
 	started time.Time
+	// resumed is set when an earlier run began copying the collection: the
+	// target may hold documents beyond the checkpoint.
+	resumed bool
 }
 
 type partTrack struct {
@@ -70,15 +72,6 @@ type ack struct {
 type task struct {
 	cs   *collState
 	part int
-}
-
-type writeBatch struct {
-	cs    *collState
-	part  int
-	seq   int
-	docs  []bson.Raw
-	bytes int
-	last  bson.RawValue
 }
 
 // New prepares a clone from src to dst.
@@ -112,7 +105,7 @@ func (c *Cloner) Run(ctx context.Context) error {
 	c.mu.Lock()
 	c.started = time.Now()
 	c.mu.Unlock()
-	if err := c.loadOrPlan(ctx); err != nil {
+	if err := c.retry(ctx, "plan", c.loadOrPlan); err != nil {
 		return err
 	}
 	err := c.copyAll(ctx)
@@ -144,9 +137,7 @@ func (c *Cloner) loadOrPlan(ctx context.Context) error {
 		if err := c.meta.All(ctx, mlink.MetaCloneColl, "seq", &cps); err != nil {
 			return err
 		}
-		c.mu.Lock()
-		defer c.mu.Unlock()
-		c.unsupported = pd.Unsupported
+		var states []*collState
 		for _, cp := range cps {
 			if cp.ID == planDocID {
 				continue
@@ -154,9 +145,16 @@ func (c *Cloner) loadOrPlan(ctx context.Context) error {
 			cs := &collState{cp: cp}
 			cs.info.NS = mlink.Namespace{DB: cp.DB, Coll: cp.Coll}
 			cs.info.UUID = cp.UUID
-			c.colls = append(c.colls, cs)
+			states = append(states, cs)
 		}
-		return c.loadDeferredLocked(ctx)
+		var defs []mlink.Deferred
+		if err := c.meta.All(ctx, mlink.MetaDeferredColl, "_id", &defs); err != nil {
+			return err
+		}
+		c.mu.Lock()
+		defer c.mu.Unlock()
+		c.colls, c.unsupported, c.deferred = states, pd.Unsupported, defs
+		return nil
 	}
 	plan, err := BuildPlan(ctx, c.src, c.opts.Filter)
 	if err != nil {
@@ -197,15 +195,6 @@ func (c *Cloner) loadOrPlan(ctx context.Context) error {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	c.colls, c.unsupported = states, plan.Unsupported
-	return nil
-}
-
-func (c *Cloner) loadDeferredLocked(ctx context.Context) error {
-	var defs []mlink.Deferred
-	if err := c.meta.All(ctx, mlink.MetaDeferredColl, "_id", &defs); err != nil {
-		return err
-	}
-	c.deferred = defs
 	return nil
 }
 
@@ -283,7 +272,7 @@ func (c *Cloner) produce(ctx context.Context, tasks chan<- task, indexQ chan<- *
 		case status == mlink.CollDone:
 			continue
 		case cs.cp.View:
-			if err := c.createView(ctx, cs); err != nil {
+			if err := c.retry(ctx, "create-view", func(ctx context.Context) error { return c.createView(ctx, cs) }); err != nil {
 				return err
 			}
 			continue
@@ -295,11 +284,12 @@ func (c *Cloner) produce(ctx context.Context, tasks chan<- task, indexQ chan<- *
 			status = mlink.CollPending
 		}
 		if status == mlink.CollPending {
-			if err := c.prepare(ctx, cs); err != nil {
+			if err := c.retry(ctx, "prepare", func(ctx context.Context) error { return c.prepare(ctx, cs) }); err != nil {
 				return err
 			}
 		}
 		c.mu.Lock()
+		cs.resumed = status != mlink.CollPending
 		cs.parts = make([]partTrack, len(cs.cp.Partitions))
 		cs.started = time.Now()
 		var todo []int
@@ -378,108 +368,4 @@ func (c *Cloner) createView(ctx context.Context, cs *collState) error {
 	cp := cs.cp
 	c.mu.Unlock()
 	return c.meta.Put(ctx, mlink.MetaCloneColl, cp.ID, cp)
-}
-
-var errVanished = errors.New("source collection vanished")
-
-// readPartition scans one partition from its checkpoint and queues write
-// batches. Capped collections are written here, in order, one batch at a
-// time: their natural order is their content.
-func (c *Cloner) readPartition(ctx context.Context, t task, writes chan<- *writeBatch, sem *semaphore.Weighted, indexQ chan<- *collState) error {
-	c.mu.Lock()
-	p := t.cs.cp.Partitions[t.part]
-	capped := t.cs.cp.Capped
-	c.mu.Unlock()
-	r := mongo.Range{Min: p.Min, Max: p.Max}
-	skip := bson.RawValue{}
-	if p.Last.Type != 0 {
-		r.Min, skip = p.Last, p.Last // min is inclusive: the first document is already written
-	}
-	o := c.opts
-	var cur *writeBatch
-	emit := func() error {
-		if cur == nil || len(cur.docs) == 0 {
-			return nil
-		}
-		wb := cur
-		cur = nil
-		c.mu.Lock()
-		wb.seq = t.cs.parts[t.part].nextSeq
-		t.cs.parts[t.part].nextSeq++
-		c.mu.Unlock()
-		if capped {
-			if err := c.write(ctx, wb, true); err != nil {
-				return err
-			}
-			c.ack(wb, indexQ)
-			return nil
-		}
-		if err := sem.Acquire(ctx, min(int64(wb.bytes), o.QueueBytes)); err != nil {
-			return err
-		}
-		select {
-		case writes <- wb:
-			return nil
-		case <-ctx.Done():
-			return ctx.Err()
-		}
-	}
-	scanOpts := mongo.ScanOptions{BatchDocs: o.BatchDocs, Natural: capped}
-	err := c.src.Scan(ctx, t.cs.info.NS, r, scanOpts, func(b mongo.Batch) error {
-		for _, d := range b.Docs {
-			id := d.Lookup("_id")
-			if skip.Type != 0 {
-				eq := id.Equal(skip)
-				skip = bson.RawValue{}
-				if eq {
-					continue
-				}
-			}
-			if cur != nil && (len(cur.docs) >= o.BatchDocs || cur.bytes+len(d) > o.BatchBytes) {
-				if err := emit(); err != nil {
-					return err
-				}
-			}
-			if cur == nil {
-				cur = &writeBatch{cs: t.cs, part: t.part}
-			}
-			cur.docs = append(cur.docs, d)
-			cur.bytes += len(d)
-			cur.last = id
-		}
-		return nil
-	})
-	if err == nil {
-		err = emit()
-	}
-	if err != nil {
-		return err
-	}
-	c.mu.Lock()
-	t.cs.parts[t.part].readerDone = true
-	c.mu.Unlock()
-	c.settle(t.cs, t.part, indexQ)
-	return nil
-}
-
-// write inserts one batch, retrying transient errors.
-func (c *Cloner) write(ctx context.Context, wb *writeBatch, ordered bool) error {
-	start := time.Now()
-	var res mongo.InsertResult
-	err := mongo.Retry(ctx, 8, func(ctx context.Context) error {
-		var err error
-		c.sentDocs.Add(int64(len(wb.docs)))
-		res, err = c.dst.Insert(ctx, wb.cs.info.NS, wb.docs, ordered)
-		return err
-	}, func(err error) {
-		c.opts.Metrics.Retries.WithLabelValues("clone-insert").Inc()
-		c.opts.Logger.Warn("retrying insert", "ns", wb.cs.info.NS.String(), "error", err)
-	})
-	if err != nil {
-		c.opts.Metrics.Errors.WithLabelValues("clone-insert").Inc()
-		return err
-	}
-	_ = res
-	c.opts.Metrics.BulkApplyDuration.WithLabelValues("clone").Observe(time.Since(start).Seconds())
-	return nil
 }

@@ -17,7 +17,7 @@ func (c *Cloner) ack(wb *writeBatch, indexQ chan<- *collState) {
 	if pt.acked == nil {
 		pt.acked = map[int]ack{}
 	}
-	pt.acked[wb.seq] = ack{last: last, docs: int64(len(wb.docs)), bytes: int64(wb.bytes)}
+	pt.acked[wb.seq] = ack{last: last, docs: int64(len(wb.docs) + wb.skippedDocs), bytes: int64(wb.bytes + wb.skippedBytes)}
 	p := &wb.cs.cp.Partitions[wb.part]
 	for {
 		a, ok := pt.acked[pt.contiguous]
@@ -89,7 +89,8 @@ func (c *Cloner) finishCollection(ctx context.Context, cs *collState) error {
 	}
 	took := time.Since(cs.started)
 	c.mu.Unlock()
-	if err := c.meta.Put(ctx, mlink.MetaCloneColl, cp.ID, cp); err != nil {
+	err := c.retry(ctx, "checkpoint", func(ctx context.Context) error { return c.meta.Put(ctx, mlink.MetaCloneColl, cp.ID, cp) })
+	if err != nil {
 		return err
 	}
 	c.opts.Metrics.CloneCollectionsDone.Inc()
@@ -98,7 +99,7 @@ func (c *Cloner) finishCollection(ctx context.Context, cs *collState) error {
 }
 
 func (c *Cloner) buildIndexes(ctx context.Context, cs *collState) error {
-	res, err := buildIndexes(ctx, c.src, c.dst, cs.info.NS)
+	res, err := buildIndexes(ctx, c.src, c.dst, cs.info.NS, c.opts)
 	if err != nil {
 		return err
 	}
@@ -122,8 +123,14 @@ func (c *Cloner) saveDeferred(ctx context.Context, d mlink.Deferred) error {
 		return err
 	}
 	c.mu.Lock()
+	defer c.mu.Unlock()
+	for i := range c.deferred {
+		if c.deferred[i].ID == d.ID {
+			c.deferred[i] = d
+			return nil
+		}
+	}
 	c.deferred = append(c.deferred, d)
-	c.mu.Unlock()
 	return nil
 }
 
@@ -172,7 +179,8 @@ func (c *Cloner) saveDirty(ctx context.Context) error {
 	}
 	c.mu.Unlock()
 	for i, cp := range cps {
-		if err := c.meta.Put(ctx, mlink.MetaCloneColl, cp.ID, cp); err != nil {
+		err := c.retry(ctx, "checkpoint", func(ctx context.Context) error { return c.meta.Put(ctx, mlink.MetaCloneColl, cp.ID, cp) })
+		if err != nil {
 			c.mu.Lock()
 			for _, rest := range cps[i:] {
 				for _, cs := range c.colls {
