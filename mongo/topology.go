@@ -137,7 +137,10 @@ type Privilege struct {
 	DB, Collection string
 	Cluster        bool
 	AnyResource    bool
-	Actions        map[string]bool
+	// SystemBuckets: the resource is {db, system_buckets} — time-series
+	// bucket collections only, not the database's collections.
+	SystemBuckets bool
+	Actions       map[string]bool
 }
 
 // Privileges returns the connected user's privileges; authenticated is false
@@ -164,6 +167,8 @@ func (c *Client) Privileges(ctx context.Context) (privs []Privilege, authenticat
 		p.Collection, _ = res.Lookup("collection").StringValueOK()
 		p.Cluster, _ = res.Lookup("cluster").BooleanOK()
 		p.AnyResource, _ = res.Lookup("anyResource").BooleanOK()
+		_, bucketsErr := res.LookupErr("system_buckets")
+		p.SystemBuckets = bucketsErr == nil
 		acts, _ := d.Lookup("actions").ArrayOK()
 		av, _ := acts.Values()
 		for _, a := range av {
@@ -181,7 +186,7 @@ func (c *Client) Privileges(ctx context.Context) (privs []Privilege, authenticat
 // patterns), cluster for cluster-wide actions.
 func Allows(privs []Privilege, action, db, coll string, cluster bool) bool {
 	for _, p := range privs {
-		if !p.Actions[action] {
+		if !p.Actions[action] || p.SystemBuckets {
 			continue
 		}
 		switch {
