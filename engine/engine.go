@@ -187,6 +187,21 @@ func (e *Engine) keepLease() {
 	}
 }
 
+// Abort stops the engine the way a crash would: connections are cut first
+// so nothing more reaches the target (no final checkpoint), the lease is
+// not released. Tests use it to prove recovery from any point.
+func (e *Engine) Abort() {
+	e.closeClients(context.Background())
+	e.bgStop()
+	e.mu.Lock()
+	done := e.runDone
+	e.mu.Unlock()
+	if done != nil {
+		<-done
+	}
+	e.wg.Wait()
+}
+
 // Close stops background work, saves the checkpoint and releases the lease.
 func (e *Engine) Close(ctx context.Context) error {
 	e.stopRun()
@@ -240,7 +255,11 @@ func (e *Engine) fail(err error) {
 		e.histLost = true
 	}
 	e.mu.Unlock()
-	e.m.Errors.WithLabelValues("fatal").Inc()
+	kind := "fatal"
+	if errors.Is(err, repl.ErrHistoryLost) {
+		kind = "history-lost"
+	}
+	e.m.CountError(kind)
 	e.log.Error("sync failed", "error", msg)
 	e.setState(mlink.StateFailed, "")
 	if cerr := e.saveCheckpoint(e.bg, nil); cerr != nil {

@@ -4,8 +4,10 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"os"
+	"syscall"
 	"time"
 
 	"github.com/mlink-dev/mlink/mongo"
@@ -33,16 +35,37 @@ func (e *LeaseHeldError) Error() string {
 		e.Holder.Host, e.Holder.PID, e.Holder.ExpiresAt.UTC().Format(time.RFC3339))
 }
 
-// take acquires or renews the lease.
+// take acquires or renews the lease. A lease left by a daemon of this host
+// whose process is gone (a crash, then a restart by systemd) is taken over
+// at once instead of waiting for it to expire.
 func (l *lease) take(ctx context.Context) error {
-	ok, holder, err := l.meta.TakeLease(ctx, l.me, l.ttl)
+	ok, holder, err := l.meta.TakeLease(ctx, l.me, l.ttl, "")
 	if err != nil {
 		return err
+	}
+	if !ok && holder.Host == l.me.Host && holder.PID != l.me.PID && !processAlive(holder.PID) {
+		ok, holder, err = l.meta.TakeLease(ctx, l.me, l.ttl, holder.Owner)
+		if err != nil {
+			return err
+		}
 	}
 	if !ok {
 		return &LeaseHeldError{Holder: holder}
 	}
 	return nil
+}
+
+// processAlive reports whether a process with this pid exists on this host.
+func processAlive(pid int64) bool {
+	if pid <= 0 {
+		return false
+	}
+	p, err := os.FindProcess(int(pid))
+	if err != nil {
+		return false
+	}
+	err = p.Signal(syscall.Signal(0))
+	return err == nil || errors.Is(err, syscall.EPERM) // EPERM: alive, another user's
 }
 
 func (l *lease) release(ctx context.Context) error { return l.meta.ReleaseLease(ctx, l.me.Owner) }

@@ -21,11 +21,12 @@ type Lease struct {
 
 const leaseID = "lease"
 
-// TakeLease takes or renews the lease for owner when it is free, expired or
-// already owner's. Expiry is judged by the target's clock ($$NOW), so
-// daemons on hosts with skewed clocks agree. When someone else holds it,
-// ok is false and holder says who.
-func (m *Meta) TakeLease(ctx context.Context, l Lease, ttl time.Duration) (ok bool, holder Lease, err error) {
+// TakeLease takes or renews the lease for owner when it is free, expired,
+// already owner's, or held by takeOver (an owner known to be dead; "" for
+// none). Expiry is judged by the target's clock ($$NOW), so daemons on
+// hosts with skewed clocks agree. When someone else holds it, ok is false
+// and holder says who.
+func (m *Meta) TakeLease(ctx context.Context, l Lease, ttl time.Duration, takeOver string) (ok bool, holder Lease, err error) {
 	coll := m.c.c.Database(mlink.MetaDB).Collection(mlink.MetaLeaseColl)
 	set := bson.A{bson.D{{Key: "$set", Value: bson.D{
 		{Key: "owner", Value: l.Owner},
@@ -33,10 +34,14 @@ func (m *Meta) TakeLease(ctx context.Context, l Lease, ttl time.Duration) (ok bo
 		{Key: "pid", Value: l.PID},
 		{Key: "expiresAt", Value: bson.D{{Key: "$add", Value: bson.A{"$$NOW", ttl.Milliseconds()}}}},
 	}}}}
-	ours := bson.D{{Key: "_id", Value: leaseID}, {Key: "$or", Value: bson.A{
+	mine := bson.A{
 		bson.D{{Key: "owner", Value: l.Owner}},
 		bson.D{{Key: "$expr", Value: bson.D{{Key: "$lt", Value: bson.A{"$expiresAt", "$$NOW"}}}}},
-	}}}
+	}
+	if takeOver != "" {
+		mine = append(mine, bson.D{{Key: "owner", Value: takeOver}})
+	}
+	ours := bson.D{{Key: "_id", Value: leaseID}, {Key: "$or", Value: mine}}
 	res, err := coll.UpdateOne(ctx, ours, set)
 	if err != nil {
 		return false, holder, fmt.Errorf("target: take the lease: %w", err)
