@@ -22,3 +22,7 @@ func restoreForCompare(t *testing.T, e *Env) {
 		t.Errorf("restore %s %s %s: %s", f.Namespace, f.Index, f.Option, f.Error)
 	}
 }
+
+func contextWithSession(ctx context.Context, s *driver.Session) context.Context {
+	return driver.NewSessionContext(ctx, s)
+}
