@@ -34,7 +34,11 @@ func (r *Replicator) applyDDL(ctx context.Context, e *mlink.Event) error {
 	case mlink.OpDropDatabase:
 		err = r.dropDatabase(ctx, e.NS.DB)
 	case mlink.OpRename:
-		err = r.rename(ctx, e)
+		if r.inCatchUp(e) {
+			err = r.recopyRenamed(ctx, e)
+		} else {
+			err = r.rename(ctx, e)
+		}
 	case mlink.OpCreateIndexes:
 		err = r.createIndexes(ctx, e.NS, desc)
 	case mlink.OpDropIndexes:
@@ -138,6 +142,32 @@ func (r *Replicator) rename(ctx context.Context, e *mlink.Event) error {
 		return err
 	}
 	return r.moveDeferred(ctx, e.NS, e.To)
+}
+
+// recopyRenamed handles a rename that happened while the clone ran: the
+// clone may have read the collection under either name, or only part of it
+// before it moved. Renaming the target's copy could then carry a partial
+// collection forward, so both names are dropped on the target and the
+// destination is copied afresh from the source; later events replay over
+// it like over any cloned collection.
+func (r *Replicator) recopyRenamed(ctx context.Context, e *mlink.Event) error {
+	f := r.opts.Filter
+	if f.Match(e.NS) {
+		if err := r.drop(ctx, e.NS); err != nil && !mongo.IsNamespaceNotFound(err) {
+			return err
+		}
+	}
+	if !f.Match(e.To) {
+		return nil
+	}
+	if err := r.drop(ctx, e.To); err != nil && !mongo.IsNamespaceNotFound(err) {
+		return err
+	}
+	if r.opts.CopyCollection == nil {
+		return fmt.Errorf("rename of %s to %s during the clone: cannot copy the collection", e.NS, e.To)
+	}
+	r.opts.Logger.Info("collection renamed during the clone: copying it again", "from", e.NS.String(), "to", e.To.String())
+	return r.opts.CopyCollection(ctx, e.To)
 }
 
 // createIndexes builds the indexes with the sync-time relaxations.
