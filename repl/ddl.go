@@ -138,6 +138,12 @@ func (r *Replicator) rename(ctx context.Context, e *mlink.Event) error {
 		return r.opts.CopyCollection(ctx, e.To)
 	}
 	err := r.run(ctx, "admin", bson.D{{Key: "renameCollection", Value: e.NS.String()}, {Key: "to", Value: e.To.String()}, {Key: "dropTarget", Value: true}})
+	if mongo.IsNamespaceNotFound(err) {
+		// The target has no copy under the old name (an earlier rename
+		// during the clone found the collection already gone): copy the
+		// destination from the source instead of losing it.
+		return r.recopyRenamed(ctx, e)
+	}
 	if err != nil {
 		return err
 	}
