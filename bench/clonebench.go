@@ -28,6 +28,8 @@ type CopierRun struct {
 	Wall    time.Duration
 	MaxRSS  int64
 	Docs    int64 // documents the copier reports it sent
+	// CPU time during the run: the copier's, and the two servers'.
+	CPU, SourceCPU, TargetCPU time.Duration
 }
 
 // CloneReport is the clone benchmark's outcome.
@@ -126,12 +128,14 @@ func RunCloneBench(ctx context.Context, cfg CloneConfig) (*CloneReport, error) {
 			if err := DropUserDatabases(ctx, dstC); err != nil {
 				return nil, fmt.Errorf("reset target: %w", err)
 			}
+			srcCPU, dstCPU := serverCPU(src), serverCPU(dst)
 			res, err := RunProc(ctx, ProcSpec{Bin: c.bin, Args: c.args})
 			if err != nil {
 				return nil, err
 			}
 			run := CopierRun{Copier: c.name, Workers: c.workers, Round: round, Wall: res.Wall, MaxRSS: res.MaxRSS,
-				Docs: reportedDocs(res.Stdout)}
+				Docs: reportedDocs(res.Stdout), CPU: res.CPU,
+				SourceCPU: serverCPU(src) - srcCPU, TargetCPU: serverCPU(dst) - dstCPU}
 			got, err := TakeFingerprint(ctx, dstC, cfg.Dataset.DB)
 			if err != nil {
 				return nil, err
@@ -170,6 +174,13 @@ func startPair(ctx context.Context, bin string, env []string) (src, dst *Server,
 	return src, dst, nil
 }
 
+// serverCPU is a server's CPU time so far (0 if unreadable: the column
+// then shows nonsense rather than failing the benchmark).
+func serverCPU(s *Server) time.Duration {
+	d, _ := s.CPU()
+	return d
+}
+
 // reportedDocs reads the "docs N" line a copier prints.
 func reportedDocs(stdout string) int64 {
 	for _, line := range strings.Split(stdout, "\n") {
@@ -195,10 +206,11 @@ func (r *CloneReport) WriteTable(w io.Writer) {
 	d := r.Dataset
 	fmt.Fprintf(w, "\nClone benchmark: %d documents (%.0f MB of BSON, ~%d B each) in %d collections, source and target mongosim in their own processes\n",
 		d.Docs, float64(r.DataBytes)/1e6, d.DocBytes, d.Colls)
-	fmt.Fprintf(w, "%-6s %-7s %-5s %10s %12s %12s %14s\n", "copier", "workers", "round", "wall", "docs/s", "MB/s", "peak RSS (MB)")
+	fmt.Fprintf(w, "%-6s %-7s %-5s %10s %10s %8s %14s %22s\n", "copier", "workers", "round", "wall", "docs/s", "MB/s", "peak RSS (MB)", "CPU s copier/src/dst")
 	for _, run := range r.Runs {
-		fmt.Fprintf(w, "%-6s %-7s %-5d %10s %12.0f %12.1f %14.1f\n", run.Copier, workersLabel(run.Workers), run.Round,
-			run.Wall.Round(time.Millisecond), float64(d.Docs)/run.Wall.Seconds(), float64(r.DataBytes)/1e6/run.Wall.Seconds(), mb(run.MaxRSS))
+		fmt.Fprintf(w, "%-6s %-7s %-5d %10s %10.0f %8.1f %14.1f %10.1f/%.1f/%.1f\n", run.Copier, workersLabel(run.Workers), run.Round,
+			run.Wall.Round(time.Millisecond), float64(d.Docs)/run.Wall.Seconds(), float64(r.DataBytes)/1e6/run.Wall.Seconds(), mb(run.MaxRSS),
+			run.CPU.Seconds(), run.SourceCPU.Seconds(), run.TargetCPU.Seconds())
 	}
 	fmt.Fprintf(w, "best raw baseline: %d workers, %s; mlink: %s\n", r.BestRaw.Workers, r.BestRaw.Wall.Round(time.Millisecond), r.Mlink.Wall.Round(time.Millisecond))
 	fmt.Fprintf(w, "mlink / raw wall time = %.2fx (goal <= 1.25x: %s)\n", r.Ratio, verdict(r.Ratio <= 1.25))

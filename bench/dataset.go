@@ -50,8 +50,17 @@ var (
 	tags   = []string{"retail", "gold", "silver", "bronze", "b2b", "vip", "new", "churned", "eu", "apac"}
 )
 
-// fillerAlphabet is what the notes field is made of: text-like bytes.
-const fillerAlphabet = "abcdefghijklmnopqrstuvwxyz      ABCDEFGHIJ.,0123456789"
+// filler is deterministic text-like bytes the notes field is cut from
+// (a random window per document: cheap to generate, never the same twice).
+var filler = func() []byte {
+	const alphabet = "abcdefghijklmnopqrstuvwxyz      ABCDEFGHIJ.,0123456789"
+	r := rand.New(rand.NewPCG(7, 7))
+	b := make([]byte, 256<<10)
+	for i := range b {
+		b[i] = alphabet[r.IntN(len(alphabet))]
+	}
+	return b
+}()
 
 // AppendDoc appends document i of collection coll: an int64 _id and a mix
 // of strings, numbers, a date, a decimal, a nested document and arrays,
@@ -97,14 +106,11 @@ func AppendDoc(dst []byte, coll int, i int64, size int) []byte {
 	// 1 (NUL) bytes besides its text, and the document end 1 more.
 	want := size + r.IntN(size/4+1) - size/8
 	pad := want - (len(dst) - int(idx)) - 13
-	if pad < 0 {
-		pad = 0
-	}
+	pad = max(0, min(pad, len(filler)))
 	dst = bsoncore.AppendHeader(dst, bsoncore.TypeString, "notes")
 	dst = bsoncore.AppendInt32(dst, int32(pad+1))
-	for range pad {
-		dst = append(dst, fillerAlphabet[r.IntN(len(fillerAlphabet))])
-	}
+	off := r.IntN(len(filler) - pad + 1)
+	dst = append(dst, filler[off:off+pad]...)
 	dst = append(dst, 0)
 	dst, _ = bsoncore.AppendDocumentEnd(dst, idx)
 	return dst

@@ -43,7 +43,8 @@ type Proc struct {
 // ProcResult is what a finished child used.
 type ProcResult struct {
 	Wall   time.Duration
-	MaxRSS int64 // bytes: the child's peak resident set (getrusage ru_maxrss)
+	MaxRSS int64         // bytes: the child's peak resident set (getrusage ru_maxrss)
+	CPU    time.Duration // user + system CPU time of the child
 	Stdout string
 }
 
@@ -107,6 +108,7 @@ func (p *Proc) Wait() (ProcResult, error) {
 	res := ProcResult{Wall: p.ended.Sub(p.started), Stdout: p.stdout.String()}
 	if ru, ok := p.cmd.ProcessState.SysUsage().(*syscall.Rusage); ok {
 		res.MaxRSS = ru.Maxrss * 1024 // Linux reports kilobytes
+		res.CPU = time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 	}
 	if p.waitErr != nil {
 		name := filepath.Base(p.cmd.Path)
@@ -162,6 +164,11 @@ func (s *Server) Memory() (rss, peak int64, err error) {
 	return procMemory(s.proc.Pid())
 }
 
+// CPU is the server's user + system CPU time so far.
+func (s *Server) CPU() (time.Duration, error) {
+	return procCPU(s.proc.Pid())
+}
+
 // Stop ends the server (SIGTERM) and waits for it.
 func (s *Server) Stop() error {
 	if err := s.proc.Signal(syscall.SIGTERM); err != nil && !errors.Is(err, os.ErrProcessDone) {
@@ -197,6 +204,31 @@ func procMemory(pid int) (rss, peak int64, err error) {
 		}
 	}
 	return rss, peak, nil
+}
+
+// procCPU reads utime and stime from /proc/<pid>/stat (in clock ticks of
+// 1/100 s, USER_HZ on every Linux architecture Go supports here).
+func procCPU(pid int) (time.Duration, error) {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		return 0, err
+	}
+	// The command name (field 2) may hold spaces; fields after it are plain.
+	i := bytes.LastIndexByte(b, ')')
+	if i < 0 {
+		return 0, fmt.Errorf("malformed /proc/%d/stat", pid)
+	}
+	f := strings.Fields(string(b[i+1:]))
+	if len(f) < 13 {
+		return 0, fmt.Errorf("malformed /proc/%d/stat", pid)
+	}
+	// After the name: state is field 3, utime field 14, stime field 15.
+	ut, err1 := strconv.ParseInt(f[11], 10, 64)
+	st, err2 := strconv.ParseInt(f[12], 10, 64)
+	if err1 != nil || err2 != nil {
+		return 0, fmt.Errorf("malformed /proc/%d/stat", pid)
+	}
+	return time.Duration(ut+st) * 10 * time.Millisecond, nil
 }
 
 // tailBuffer keeps the last 8 KB written to it.
