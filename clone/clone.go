@@ -93,8 +93,9 @@ func (c *Cloner) IndexFailures() []mlink.IndexFailure {
 	return append([]mlink.IndexFailure(nil), c.failures...)
 }
 
-// SentDocuments is how many documents this Cloner sent to the target,
-// duplicates of earlier runs included.
+// SentDocuments is how many documents this Cloner sent to the target in
+// insert commands (every attempt that reached the network, retries and
+// duplicates of earlier runs included; see mongo.InsertResult.Sent).
 func (c *Cloner) SentDocuments() int64 { return c.sentDocs.Load() }
 
 // Run copies everything the filter selects, continuing from the checkpoint

@@ -194,13 +194,13 @@ func sleep(ctx context.Context, d time.Duration) error {
 	}
 }
 
-// write inserts one batch, retrying transient errors. Every attempt counts
-// towards SentDocuments: that is what crosses the network.
+// write inserts one batch, retrying transient errors. Every attempt that
+// reached the network counts towards SentDocuments.
 func (c *Cloner) write(ctx context.Context, wb *writeBatch, ordered bool) error {
 	start := time.Now()
 	err := c.retry(ctx, "insert", func(ctx context.Context) error {
-		c.sentDocs.Add(int64(len(wb.docs)))
-		_, err := c.dst.Insert(ctx, wb.cs.info.NS, wb.docs, ordered)
+		res, err := c.dst.Insert(ctx, wb.cs.info.NS, wb.docs, ordered)
+		c.sentDocs.Add(int64(res.Sent))
 		return err
 	})
 	if err != nil {

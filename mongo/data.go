@@ -132,10 +132,15 @@ func (c *Client) Scan(ctx context.Context, ns mlink.Namespace, r Range, so ScanO
 	return nil
 }
 
-// InsertResult counts an unordered batch insert.
+// InsertResult counts a batch insert.
 type InsertResult struct {
 	Inserted   int
 	Duplicates int // documents already present (duplicate _id): "already there"
+	// Sent is how many documents went out in insert commands: all of them
+	// once a command reached the network (its reply may be lost, its
+	// writes may still be applied), none when it failed before (cancelled
+	// while waiting for a server or a connection, client closed).
+	Sent int
 }
 
 // Insert writes docs to ns. Unordered inserts go in parallel on the server;
@@ -150,28 +155,42 @@ func (c *Client) Insert(ctx context.Context, ns mlink.Namespace, docs []bson.Raw
 	opts := options.InsertMany().SetOrdered(ordered).SetBypassDocumentValidation(true)
 	res, err := c.c.Database(ns.DB).Collection(ns.Coll).InsertMany(ctx, docs, opts)
 	if err == nil {
-		return InsertResult{Inserted: len(res.InsertedIDs)}, nil
+		return InsertResult{Inserted: len(res.InsertedIDs), Sent: len(docs)}, nil
+	}
+	sent := 0
+	if reachedNetwork(err) {
+		sent = len(docs)
 	}
 	var bwe driver.BulkWriteException
 	if errors.As(err, &bwe) && bwe.WriteConcernError == nil && len(bwe.WriteErrors) > 0 {
 		dups := 0
 		for _, we := range bwe.WriteErrors {
 			if we.Code != 11000 {
-				return InsertResult{}, fmt.Errorf("%s: insert into %s: %w", c.role, ns, err)
+				return InsertResult{Sent: sent}, fmt.Errorf("%s: insert into %s: %w", c.role, ns, err)
 			}
 			dups++
 		}
 		if !ordered {
-			return InsertResult{Inserted: len(docs) - dups, Duplicates: dups}, nil
+			return InsertResult{Inserted: len(docs) - dups, Duplicates: dups, Sent: sent}, nil
 		}
 		// Ordered: the server stopped at the duplicate; write the rest.
 		idx := bwe.WriteErrors[0].Index
 		rest, err := c.Insert(ctx, ns, docs[idx+1:], true)
 		rest.Inserted += idx
 		rest.Duplicates++
+		rest.Sent += sent
 		return rest, err
 	}
-	return InsertResult{}, fmt.Errorf("%s: insert into %s: %w", c.role, ns, err)
+	return InsertResult{Sent: sent}, fmt.Errorf("%s: insert into %s: %w", c.role, ns, err)
+}
+
+// reachedNetwork reports whether a failed operation got as far as the
+// network: the server answered (a server error), or the driver labels the
+// failure a network error (written, perhaps partly, or its reply lost).
+// Anything else failed inside the driver before a byte was sent.
+func reachedNetwork(err error) bool {
+	var se driver.ServerError
+	return errors.As(err, &se) || driver.IsNetworkError(err)
 }
 
 func cloneValue(v bson.RawValue) bson.RawValue {

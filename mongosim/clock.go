@@ -7,6 +7,7 @@ import (
 	"go.mongodb.org/mongo-driver/v2/x/bsonx/bsoncore"
 
 	"github.com/mlink-dev/mlink/mongosim/bsonkit"
+	"github.com/mlink-dev/mlink/mongosim/update"
 )
 
 // clusterClock hands out strictly increasing cluster times: seconds from the
@@ -50,7 +51,7 @@ func (c *clusterClock) lastWriteTime() (uint32, uint32, time.Time) {
 }
 
 // oplogEntry describes one write as mongod's oplog would: the single place
-// every write passes through, so change streams can hang off it.
+// every write passes through, so change streams hang off it.
 type oplogEntry struct {
 	Op        string // "i", "u", "d", "c" (command/DDL), "n" (no-op)
 	NS        string // "db.coll" ("db.$cmd" for commands, "" for no-ops)
@@ -63,14 +64,23 @@ type oplogEntry struct {
 	Wall      time.Time         // set by recordWrite
 	LSID      bsoncore.Document
 	TxnNumber int64
+
+	// Desc is an update's description (nil: the update replaced the document).
+	Desc *update.Description
+	// PrePostImages is the collection's changeStreamPreAndPostImages.
+	PrePostImages bool
+	// View: DDL on a view.
+	View bool
+	// InTxn/TxnOpIndex: part of a committed transaction, at this position.
+	InTxn      bool
+	TxnOpIndex uint32
 }
 
-// oplogHook, when set, sees every write in commit order (under the write lock).
-type oplogHook func(e *oplogEntry)
-
 // recordWrite ticks the cluster time for one write and makes it the reply's
-// operationTime. The caller holds s.mu for writing, so ticks are in the same
-// order as the writes they stamp.
+// operationTime, then appends the write to the change-stream history. The
+// caller holds s.mu for writing, so ticks are in the same order as the
+// writes they stamp. Inside a transaction the write is buffered with the
+// transaction instead and reaches the history at commit.
 func (s *Server) recordWrite(req *request, e oplogEntry) {
 	now := time.Now()
 	if e.TS == [2]uint32{} {
@@ -80,24 +90,18 @@ func (s *Server) recordWrite(req *request, e oplogEntry) {
 	e.Wall = now
 	if req != nil {
 		req.opTime = bsonkit.Timestamp(e.TS[0], e.TS[1])
-		if !req.sessionRead {
-			// Once per request: a batch of 100,000 inserts records 100,000 writes.
-			req.sessionRead = true
-			if v := req.arg("lsid"); v.Type == bsoncore.TypeEmbeddedDocument {
-				req.lsid = v.Document()
-			}
-			if v := req.arg("txnNumber"); v.Type == bsoncore.TypeInt64 {
-				req.txnNumber = v.Int64()
-			}
-		}
-		if e.LSID == nil {
+		req.readSession()
+		if e.LSID == nil && req.hasTxnNumber {
+			// Only retryable writes and transactions log their session.
 			e.LSID = req.lsid
+			e.TxnNumber = req.txnNumber
 		}
-		e.TxnNumber = req.txnNumber
+		if req.txn != nil {
+			req.txn.record(e)
+			return
+		}
 	}
-	if s.oplog != nil {
-		s.oplog(&e)
-	}
+	s.appendHistory(&e)
 	s.writes.broadcast()
 }
 

@@ -87,10 +87,8 @@ type request struct {
 	// the dispatcher may extend it in place and the connection recycles it.
 	ownsBody bool
 
-	// session fields recorded with each write (read once, lazily)
-	sessionRead bool
-	lsid        bsoncore.Document
-	txnNumber   int64
+	// reqSession: the command's lsid, txnNumber and transaction (txn_session.go).
+	reqSession
 
 	// opTime is set by recordWrite: the reply's operationTime.
 	opTime bsoncore.Value
@@ -196,6 +194,12 @@ func (s *Server) run(ctx context.Context, req *request) (bsoncore.Document, erro
 	if cmd.adminOnly && req.db != "admin" {
 		return nil, mongoerr.New(mongoerr.Unauthorized, "%s may only be run against the admin database.", req.name)
 	}
+	// Sessions: retryable writes and transactions (txn_session.go).
+	return s.withSession(ctx, req, cmd)
+}
+
+// callHandler runs the command's handler under the lock it asks for.
+func (s *Server) callHandler(ctx context.Context, req *request, cmd *command) (bsoncore.Document, error) {
 	switch cmd.lock {
 	case lockRead:
 		s.mu.RLock()

@@ -8,6 +8,7 @@ import (
 
 	"github.com/mlink-dev/mlink/mongosim/agg"
 	"github.com/mlink-dev/mlink/mongosim/bsonkit"
+	"github.com/mlink-dev/mlink/mongosim/changestream"
 	"github.com/mlink-dev/mlink/mongosim/mongoerr"
 	"github.com/mlink-dev/mlink/mongosim/store"
 )
@@ -92,6 +93,11 @@ func handleAggregate(ctx context.Context, req *request) (bsoncore.Document, erro
 	if err != nil {
 		return nil, err
 	}
+	if isStream, err := changestream.IsChangeStream(stages); err != nil {
+		return nil, err
+	} else if isStream {
+		return req.srv.openChangeStream(ctx, req, coll, stages, batchSize)
+	}
 	for _, st := range stages {
 		if name := firstKey(st); name == "$out" || name == "$merge" {
 			return nil, mongoerr.New(mongoerr.NotImplemented, "%s is not supported by mongosim", name)
@@ -103,7 +109,7 @@ func handleAggregate(ctx context.Context, req *request) (bsoncore.Document, erro
 		ns = req.db + ".$cmd.aggregate"
 	}
 	s.mu.RLock()
-	docs, err := s.runAggregate(ctx, req.db, coll, collectionless, stages, vars)
+	docs, err := s.runAggregateIn(ctx, req.st(), req.db, coll, collectionless, stages, vars)
 	s.mu.RUnlock()
 	if err != nil {
 		return nil, err
@@ -141,9 +147,16 @@ func letVars(let bsoncore.Document) (map[string]bsoncore.Value, error) {
 // its output. The caller holds s.mu for reading.
 func (s *Server) runAggregate(ctx context.Context, db, coll string, collectionless bool, stages []bsoncore.Document,
 	vars map[string]bsoncore.Value) ([]bsoncore.Document, error) {
+	return s.runAggregateIn(ctx, s.store, db, coll, collectionless, stages, vars)
+}
+
+// runAggregateIn is runAggregate on st (a transaction's snapshot or the
+// server's store).
+func (s *Server) runAggregateIn(ctx context.Context, st *store.Store, db, coll string, collectionless bool, stages []bsoncore.Document,
+	vars map[string]bsoncore.Value) ([]bsoncore.Document, error) {
 	var c *store.Collection
 	if !collectionless {
-		base, viewStages, err := s.resolveView(db, coll)
+		base, viewStages, err := resolveView(st, db, coll)
 		if err != nil {
 			return nil, err
 		}
@@ -154,7 +167,7 @@ func (s *Server) runAggregate(ctx context.Context, db, coll string, collectionle
 			stages = append(viewStages, stages...)
 		}
 		coll = base
-		c = s.store.Collection(db, coll)
+		c = st.Collection(db, coll)
 	}
 	p, err := agg.CompileOptions(stages, aggEnv{s}, agg.Options{Namespace: db + "." + coll, Vars: vars, ClusterTime: s.clock.now()})
 	if err != nil {
@@ -207,10 +220,10 @@ func aggSort(p *agg.Pipeline) *sortSpec {
 
 // resolveView follows a view chain to its base collection and returns the
 // stages to prepend (innermost view's pipeline first).
-func (s *Server) resolveView(db, coll string) (string, []bsoncore.Document, error) {
+func resolveView(st *store.Store, db, coll string) (string, []bsoncore.Document, error) {
 	var chain [][]bsoncore.Document
 	for depth := 0; ; depth++ {
-		c := s.store.Collection(db, coll)
+		c := st.Collection(db, coll)
 		if c == nil || c.Kind != store.KindView {
 			break
 		}
@@ -270,7 +283,7 @@ func (s *Server) findOnView(ctx context.Context, req *request, view *store.Colle
 		stages = append(stages, bsonkit.D("$limit", bsonkit.Int64(a.limit)))
 	}
 	s.mu.RLock()
-	docs, err := s.runAggregate(ctx, req.db, view.Name, false, stages, nil)
+	docs, err := s.runAggregateIn(ctx, req.st(), req.db, view.Name, false, stages, nil)
 	s.mu.RUnlock()
 	if err != nil {
 		return nil, err

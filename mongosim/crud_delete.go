@@ -43,7 +43,7 @@ func handleDelete(_ context.Context, req *request) (bsoncore.Document, error) {
 		return nil, err
 	}
 	s := req.srv
-	c := s.store.Collection(req.db, coll)
+	c := req.st().Collection(req.db, coll)
 	if c != nil && c.Kind == store.KindView {
 		return nil, mongoerr.New(mongoerr.CommandNotSupportedOnView, "Namespace %s is a view, not a collection", c.Namespace())
 	}
@@ -106,7 +106,8 @@ func (s *Server) deleteOne(req *request, c *store.Collection, st bsoncore.Docume
 		if old == nil {
 			continue
 		}
-		s.recordWrite(req, oplogEntry{Op: "d", NS: c.Namespace(), UI: &uuid, O: bsonkit.D("_id", r.ID)})
+		s.recordWrite(req, oplogEntry{Op: "d", NS: c.Namespace(), UI: &uuid, O: bsonkit.D("_id", r.ID),
+			Pre: old, PrePostImages: c.PreAndPostImages()})
 	}
 	return len(rids), nil
 }

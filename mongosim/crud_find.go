@@ -132,8 +132,11 @@ func handleFind(ctx context.Context, req *request) (bsoncore.Document, error) {
 	}
 	s := req.srv
 	ns := req.ns(a.coll)
+	if req.db == "local" && a.coll == "oplog.rs" {
+		return s.findOplog(ctx, req, a) // the simulated oplog (oplog_view.go)
+	}
 	s.mu.RLock()
-	c := s.store.Collection(req.db, a.coll)
+	c := req.st().Collection(req.db, a.coll)
 	if c != nil && c.Kind == store.KindView {
 		s.mu.RUnlock()
 		return s.findOnView(ctx, req, c, a)
@@ -175,7 +178,7 @@ func handleFind(ctx context.Context, req *request) (bsoncore.Document, error) {
 	}
 	uuid := c.UUID
 	s.mu.RUnlock()
-	cur.src = &findSource{srv: s, db: req.db, coll: a.coll, uuid: uuid, filter: a.filter, proj: a.proj,
+	cur.src = &findSource{srv: s, st: req.st(), db: req.db, coll: a.coll, uuid: uuid, filter: a.filter, proj: a.proj,
 		skip: int(a.skip), sc: scanner{plan: plan, tailable: a.tailable}}
 	return s.firstBatchReq(ctx, req, cur, a.batchSize, a.singleBatch)
 }

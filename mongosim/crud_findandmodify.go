@@ -87,7 +87,7 @@ func handleFindAndModify(_ context.Context, req *request) (bsoncore.Document, er
 		return nil, err
 	}
 	s := req.srv
-	c := s.store.Collection(req.db, coll)
+	c := req.st().Collection(req.db, coll)
 	if c != nil && c.Kind == store.KindView {
 		return nil, mongoerr.New(mongoerr.CommandNotSupportedOnView, "Namespace %s is a view, not a collection", c.Namespace())
 	}
@@ -117,7 +117,8 @@ func handleFindAndModify(_ context.Context, req *request) (bsoncore.Document, er
 				}
 				c.Delete(r.RID)
 				uuid := c.UUID
-				s.recordWrite(req, oplogEntry{Op: "d", NS: c.Namespace(), UI: &uuid, O: bsonkit.D("_id", r.ID), Pre: r.Doc})
+				s.recordWrite(req, oplogEntry{Op: "d", NS: c.Namespace(), UI: &uuid, O: bsonkit.D("_id", r.ID), Pre: r.Doc,
+					PrePostImages: c.PreAndPostImages()})
 				n = 1
 			}
 		}

@@ -174,7 +174,7 @@ func docList(cmd, field string, v bsoncore.Value) ([]bsoncore.Document, error) {
 // applyUpdate runs one update statement under the write lock.
 func (s *Server) applyUpdate(req *request, coll string, spec *updateSpec, bypass bool) (updateResult, error) {
 	var res updateResult
-	c := s.store.Collection(req.db, coll)
+	c := req.st().Collection(req.db, coll)
 	if c != nil && c.Kind == store.KindView {
 		return res, mongoerr.New(mongoerr.CommandNotSupportedOnView, "Namespace %s is a view, not a collection", c.Namespace())
 	}
@@ -240,7 +240,8 @@ func (s *Server) updateRecord(req *request, c *store.Collection, r store.Record,
 		return false, r.Doc, err
 	}
 	uuid := c.UUID
-	e := oplogEntry{Op: "u", NS: c.Namespace(), UI: &uuid, O2: bsonkit.D("_id", r.ID), Pre: r.Doc, Post: out.Doc, TS: [2]uint32{t, i}}
+	e := oplogEntry{Op: "u", NS: c.Namespace(), UI: &uuid, O2: bsonkit.D("_id", r.ID), Pre: r.Doc, Post: out.Doc, TS: [2]uint32{t, i},
+		Desc: out.Description, PrePostImages: c.PreAndPostImages()}
 	if out.Description != nil {
 		e.O = out.Description.Document(false)
 	} else {

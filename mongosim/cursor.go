@@ -10,6 +10,7 @@ import (
 	"go.mongodb.org/mongo-driver/v2/x/bsonx/bsoncore"
 
 	"github.com/mlink-dev/mlink/mongosim/bsonkit"
+	"github.com/mlink-dev/mlink/mongosim/changestream"
 	"github.com/mlink-dev/mlink/mongosim/mongoerr"
 )
 
@@ -87,6 +88,22 @@ func (b *batch) finish(id int64, ns string) bsoncore.Document {
 	return out
 }
 
+// finishStream closes a change-stream batch: mongod's cursor reply puts
+// postBatchResumeToken after the batch, before id and ns.
+func (b *batch) finishStream(pbrt bsoncore.Document, id int64, ns string) bsoncore.Document {
+	out := append(b.buf, 0)
+	bsoncore.UpdateLength(out, int32(b.arrayAt), int32(len(out)-b.arrayAt))
+	out = bsoncore.AppendDocumentElement(out, "postBatchResumeToken", pbrt)
+	out = bsoncore.AppendInt64Element(out, "id", id)
+	out = bsoncore.AppendStringElement(out, "ns", ns)
+	out = append(out, 0)
+	bsoncore.UpdateLength(out, int32(b.cursorAt), int32(len(out)-b.cursorAt))
+	out = append(out, 0)
+	bsoncore.UpdateLength(out, 0, int32(len(out)))
+	b.buf = nil
+	return out
+}
+
 // batchSource produces a cursor's documents. fill adds documents while
 // b.room allows and reports whether the source is exhausted; it takes the
 // store lock itself for the duration of one call, never between calls.
@@ -118,6 +135,8 @@ type cursor struct {
 	tailable  bool
 	awaitData bool
 	noTimeout bool
+	// stream, for a change-stream cursor, produces its batches (src is nil).
+	stream *changestream.Stream
 
 	// guarded by cursorManager.mu
 	lastUse time.Time

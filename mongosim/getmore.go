@@ -89,6 +89,9 @@ func handleGetMore(ctx context.Context, req *request) (bsoncore.Document, error)
 		return nil, mongoerr.New(mongoerr.Unauthorized,
 			"Requested getMore on namespace '%s', but cursor belongs to a different namespace %s", ns, c.ns)
 	}
+	if c.stream != nil {
+		return req.srv.changeStreamGetMore(ctx, req, c, batchSize, await)
+	}
 	max := batchSize
 	if c.remaining >= 0 && (max == 0 || c.remaining < max) {
 		max = c.remaining

@@ -187,6 +187,7 @@ func (sc *scanner) finish() bool {
 // projection applied per batch, under the read lock for one batch only.
 type findSource struct {
 	srv    *Server
+	st     *store.Store // the server's store, or a transaction's snapshot
 	db     string
 	coll   string
 	uuid   [16]byte
@@ -199,7 +200,7 @@ type findSource struct {
 func (fs *findSource) fill(_ context.Context, b *batch) (bool, error) {
 	fs.srv.mu.RLock()
 	defer fs.srv.mu.RUnlock()
-	c := fs.srv.store.Collection(fs.db, fs.coll)
+	c := fs.st.Collection(fs.db, fs.coll)
 	if c == nil || c.UUID != fs.uuid {
 		return true, mongoerr.New(mongoerr.QueryPlanKilled, "collection dropped: %s.%s", fs.db, fs.coll)
 	}

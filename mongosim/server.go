@@ -41,6 +41,9 @@ type Options struct {
 	NoopInterval time.Duration
 	// Logger receives connection and error logs (default: discarded).
 	Logger *slog.Logger
+	// OplogRetention bounds the simulated oplog (change-stream history);
+	// zero means the default (see changestream_server.go).
+	OplogRetention OplogRetention
 }
 
 // Server is one running simulated mongod.
@@ -58,12 +61,14 @@ type Server struct {
 
 	clock     clusterClock
 	cursors   *cursorManager
-	oplog     oplogHook // nil until change streams hook in
 	writes    writeSignal
 	processID [12]byte
 	electID   [12]byte
 
 	stats serverStats
+
+	// repl: change-stream history, sessions and transactions (changestream_server.go, txn_*.go).
+	repl replState
 
 	ctx    context.Context // cancelled by Close
 	cancel context.CancelFunc
@@ -128,6 +133,7 @@ func Start(ctx context.Context, opts Options) (*Server, error) {
 	// electionId as a fresh single-node set reports it: 0x7fffffff, term 1.
 	s.electID = [12]byte{0x7f, 0xff, 0xff, 0xff, 0, 0, 0, 0, 0, 0, 0, 1}
 	s.clock.init(time.Now())
+	s.initRepl()
 
 	s.wg.Add(3)
 	go s.acceptLoop()
@@ -183,6 +189,7 @@ func (s *Server) shutdown() error {
 	}
 	s.connMu.Unlock()
 	s.cancel()
+	s.closeRepl()
 	err := s.ln.Close()
 	for _, c := range conns {
 		_ = c.nc.Close()

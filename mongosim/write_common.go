@@ -143,7 +143,7 @@ func fieldSet(names ...string) map[string]bool {
 // ensureCollection returns db.coll, creating it implicitly (and recording
 // the create) when absent. Views are rejected for writes.
 func (s *Server) ensureCollection(req *request, coll string) (*store.Collection, error) {
-	c, created, err := s.store.EnsureCollection(req.db, coll)
+	c, created, err := req.st().EnsureCollection(req.db, coll)
 	if err != nil {
 		return nil, err
 	}

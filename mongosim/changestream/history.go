@@ -29,6 +29,7 @@ type History struct {
 	wake    chan struct{}
 	closed  bool
 	trimmed uint64 // entries removed by retention so far
+	cuts    uint64 // truncations (each removing one or more entries)
 }
 
 // NewHistory creates an empty history whose clock starts at start (the
@@ -152,6 +153,7 @@ func (h *History) dropFront(n int) {
 	h.entries = h.entries[n:]
 	h.base += uint64(n)
 	h.trimmed += uint64(n)
+	h.cuts++
 	// Reallocate once the dead front dominates, so memory follows retention.
 	if cap(h.entries) > 1024 && len(h.entries) < cap(h.entries)/4 {
 		h.entries = append(make([]*Entry, 0, 2*len(h.entries)+16), h.entries...)
@@ -164,13 +166,14 @@ type Stats struct {
 	Bytes          int64
 	Oldest, Newest Timestamp // zero Oldest when empty
 	Trimmed        uint64    // entries removed by retention since the start
+	Truncations    uint64    // how many times entries were removed
 }
 
 // Stats returns the retained window.
 func (h *History) Stats() Stats {
 	h.mu.RLock()
 	defer h.mu.RUnlock()
-	s := Stats{Entries: len(h.entries), Bytes: h.bytes, Newest: h.last, Trimmed: h.trimmed}
+	s := Stats{Entries: len(h.entries), Bytes: h.bytes, Newest: h.last, Trimmed: h.trimmed, Truncations: h.cuts}
 	if len(h.entries) > 0 {
 		s.Oldest = h.entries[0].TS
 	}

@@ -110,6 +110,14 @@ const (
 	Location50985                   = 50985 // failCommand closeConnection
 )
 
+// Session and transaction codes.
+const (
+	LockTimeout                        = 24
+	IncompleteTransactionHistory       = 217
+	TransactionTooOld                  = 225
+	OperationNotSupportedInTransaction = 263
+)
+
 var names = map[int32]string{
 	InternalError: "InternalError", BadValue: "BadValue", NoSuchKey: "NoSuchKey",
 	GraphContainsCycle: "GraphContainsCycle", HostUnreachable: "HostUnreachable", HostNotFound: "HostNotFound",
@@ -146,6 +154,8 @@ var names = map[int32]string{
 	InvalidBSON:        "InvalidBSON", UnsupportedOpQueryCommand: "UnsupportedOpQueryCommand", CursorInUse: "CursorInUse", QueryPlanKilled: "QueryPlanKilled",
 	CannotIndexParallelArrays: "CannotIndexParallelArrays", InvalidIndexSpecificationOption: "InvalidIndexSpecificationOption",
 	AmbiguousIndexKeyPattern: "AmbiguousIndexKeyPattern", CannotConvertIndexToUnique: "CannotConvertIndexToUnique",
+	TransactionTooOld: "TransactionTooOld", OperationNotSupportedInTransaction: "OperationNotSupportedInTransaction",
+	LockTimeout: "LockTimeout", IncompleteTransactionHistory: "IncompleteTransactionHistory",
 }
 
 // Name returns MongoDB's codeName for code, or "Location<code>" as mongod

@@ -36,6 +36,10 @@ type Record struct {
 	RID RecordID
 	ID  bsoncore.Value // the _id value, sliced from Doc
 	Doc bsoncore.Document
+	// gen is the generation of the collection that owns the record; a
+	// record of another generation is shared with a snapshot (Clone) and
+	// is copied, not changed, on update.
+	gen uint64
 }
 
 func lessRID(a, b *Record) bool { return a.RID < b.RID }
@@ -76,6 +80,7 @@ type Collection struct {
 	dataSize int64
 	indexes  []*Index
 	compile  FilterCompiler
+	gen      uint64 // records of this generation are this collection's own
 }
 
 // Namespace is "db.name".
@@ -187,7 +192,7 @@ func (c *Collection) Insert(doc bsoncore.Document) (RecordID, []Record, error) {
 		return 0, nil, err
 	}
 	c.nextRID = rid
-	rec := &Record{RID: rid, ID: id, Doc: doc}
+	rec := &Record{RID: rid, ID: id, Doc: doc, gen: c.gen}
 	c.byRID.ReplaceOrInsert(rec)
 	c.byID.ReplaceOrInsert(rec)
 	c.dataSize += int64(len(doc))
@@ -269,6 +274,13 @@ func (c *Collection) Replace(rid RecordID, newDoc bsoncore.Document) (bsoncore.D
 	}
 	c.dataSize += int64(len(newDoc)) - int64(len(old))
 	// The _id value compares equal; keep the new bytes so Doc and ID agree.
+	if rec.gen != c.gen {
+		// Shared with a snapshot: replace the record, leave the old one alone.
+		nrec := &Record{RID: rid, ID: newID, Doc: newDoc, gen: c.gen}
+		c.byRID.ReplaceOrInsert(nrec)
+		c.byID.ReplaceOrInsert(nrec)
+		return old, nil
+	}
 	rec.Doc, rec.ID = newDoc, newID
 	return old, nil
 }
