@@ -70,8 +70,13 @@ func TargetIndexSpec(ns mlink.Namespace, spec bson.Raw) (bson.D, *mlink.Deferred
 	return out, def
 }
 
-// isIDIndex reports the automatic _id index (never created by hand).
+// isIDIndex reports the index every collection gets from create: the _id
+// index, or a clustered collection's clustered index (whatever its name),
+// which createIndexes cannot build.
 func isIDIndex(spec bson.Raw) bool {
+	if clustered, _ := spec.Lookup("clustered").BooleanOK(); clustered {
+		return true
+	}
 	name, _ := spec.Lookup("name").StringValueOK()
 	return name == "_id_"
 }
