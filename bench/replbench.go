@@ -222,7 +222,11 @@ func runLagTest(ctx context.Context, cfg ReplConfig, rep *ReplReport, bin string
 		return err
 	}
 	defer p.Signal(syscall.SIGKILL) // on early return; harmless after exit
-	w := StartWriter(ctx, srcC, WriterOptions{Dataset: cfg.Base, Rate: cfg.Rates[0], Seed: 2})
+	next, err := NextIDs(ctx, srcC, cfg.Base)
+	if err != nil {
+		return err
+	}
+	w := StartWriter(ctx, srcC, WriterOptions{Dataset: cfg.Base, Rate: cfg.Rates[0], Seed: 2, NextIDs: next})
 	writerStopped := false
 	defer func() {
 		if !writerStopped {

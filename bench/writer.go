@@ -2,6 +2,7 @@ package bench
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"math"
 	"math/rand/v2"
@@ -27,6 +28,9 @@ type WriterOptions struct {
 	MaxBulk int
 	Ops     int64 // stop after this many operations (0: run until Stop)
 	Seed    uint64
+	// NextIDs are the first _ids to insert per collection (default: the
+	// dataset's sizes; after an earlier writer, see NextIDs).
+	NextIDs []int64
 }
 
 // Writer drives inserts, updates and deletes against a Dataset's
@@ -57,7 +61,11 @@ func StartWriter(ctx context.Context, c *mongo.Client, o WriterOptions) *Writer 
 	w := &Writer{o: o, c: c, pace: newPacer(o.Rate, o.MaxBulk), nextID: make([]atomic.Int64, o.Dataset.Colls),
 		cancel: cancel, done: make(chan struct{})}
 	for k := range w.nextID {
-		w.nextID[k].Store(o.Dataset.PerColl(k))
+		if k < len(o.NextIDs) {
+			w.nextID[k].Store(o.NextIDs[k])
+		} else {
+			w.nextID[k].Store(o.Dataset.PerColl(k))
+		}
 	}
 	var budget atomic.Int64
 	budget.Store(o.Ops)
@@ -130,6 +138,28 @@ func (w *Writer) bulk(ctx context.Context, r *rand.Rand, n int) error {
 		return fmt.Errorf("writer: bulk write to %s: %w", CollName(k), err)
 	}
 	return nil
+}
+
+// NextIDs reads, per collection of d, one more than the highest _id (the
+// first _id a new writer may insert).
+func NextIDs(ctx context.Context, c *mongo.Client, d Dataset) ([]int64, error) {
+	ids := make([]int64, d.Colls)
+	for k := range ids {
+		raw, err := c.Database(d.DB).Collection(CollName(k)).FindOne(ctx, bson.D{},
+			options.FindOne().SetSort(bson.D{{Key: "_id", Value: -1}}).SetProjection(bson.D{{Key: "_id", Value: 1}})).Raw()
+		if errors.Is(err, mongo.ErrNoDocuments) {
+			continue
+		}
+		if err != nil {
+			return nil, fmt.Errorf("highest _id of %s: %w", CollName(k), err)
+		}
+		id, ok := raw.Lookup("_id").AsInt64OK()
+		if !ok {
+			return nil, fmt.Errorf("highest _id of %s is not a number: %s", CollName(k), raw)
+		}
+		ids[k] = id + 1
+	}
+	return ids, nil
 }
 
 func (w *Writer) fail(err error) {
