@@ -27,12 +27,24 @@ func init() {
 
 // recordDDL records a DDL command in the oplog: {op: "c", ns: "db.$cmd", ui, o}.
 func (s *Server) recordDDL(req *request, db string, uuid [16]byte, o bsoncore.Document) {
+	s.recordWrite(req, ddlEntry(db, uuid, o))
+}
+
+// recordViewDDL records DDL on a view: change streams show it only at
+// database and cluster level.
+func (s *Server) recordViewDDL(req *request, db string, o bsoncore.Document) {
+	e := ddlEntry(db, [16]byte{}, o)
+	e.View = true
+	s.recordWrite(req, e)
+}
+
+func ddlEntry(db string, uuid [16]byte, o bsoncore.Document) oplogEntry {
 	e := oplogEntry{Op: "c", NS: db + ".$cmd", O: o}
 	if uuid != ([16]byte{}) {
 		u := uuid
 		e.UI = &u
 	}
-	s.recordWrite(req, e)
+	return e
 }
 
 func uuidValue(u [16]byte) bsoncore.Value { return bsonkit.Binary(4, u[:]) }
@@ -227,9 +239,12 @@ func handleCreate(_ context.Context, req *request) (bsoncore.Document, error) {
 	if err != nil {
 		return nil, err
 	}
-	st := req.srv.store
+	st := req.st()
 	existed := st.Collection(req.db, name) != nil
 	opts := commandOptions(req)
+	if req.txn != nil && !bsonkit.IsMissing(req.arg("viewOn")) {
+		return nil, mongoerr.New(mongoerr.OperationNotSupportedInTransaction, "Cannot create a view in a multi-document transaction.")
+	}
 	c, err := st.CreateCollection(req.db, name, opts)
 	if err != nil {
 		return nil, err
@@ -240,7 +255,11 @@ func handleCreate(_ context.Context, req *request) (bsoncore.Document, error) {
 		if c.Kind == store.KindCollection && !c.Clustered() {
 			o = append(o, bsonkit.Elem{Key: "idIndex", Value: bsonkit.DocValue(c.Index(store.IDIndexName).Spec())})
 		}
-		req.srv.recordDDL(req, req.db, c.UUID, o.Bytes())
+		if c.Kind == store.KindView {
+			req.srv.recordViewDDL(req, req.db, o.Bytes())
+		} else {
+			req.srv.recordDDL(req, req.db, c.UUID, o.Bytes())
+		}
 	}
 	return nil, nil
 }
@@ -262,7 +281,11 @@ func handleDrop(_ context.Context, req *request) (bsoncore.Document, error) {
 		}
 		return nil, err
 	}
-	s.recordDDL(req, req.db, c.UUID, bsonkit.D("drop", bsonkit.String(name)))
+	if c.Kind == store.KindView {
+		s.recordViewDDL(req, req.db, bsonkit.D("drop", bsonkit.String(name)))
+	} else {
+		s.recordDDL(req, req.db, c.UUID, bsonkit.D("drop", bsonkit.String(name)))
+	}
 	if c.Kind == store.KindView {
 		return bsonkit.D("ns", bsonkit.String(ns)), nil
 	}
@@ -284,6 +307,9 @@ func handleDropDatabase(_ context.Context, req *request) (bsoncore.Document, err
 		return nil, nil
 	}
 	for _, c := range dropped {
+		if c.Kind == store.KindView {
+			continue // dropped with system.views, as mongod does: no event of its own
+		}
 		s.recordDDL(req, req.db, c.UUID, bsonkit.D("drop", bsonkit.String(c.Name)))
 	}
 	s.recordDDL(req, req.db, [16]byte{}, bsonkit.D("dropDatabase", bsonkit.Int32(1)))
@@ -334,14 +360,17 @@ func handleRenameCollection(_ context.Context, req *request) (bsoncore.Document,
 	if err != nil {
 		return nil, err
 	}
-	if r.DroppedTarget != nil {
-		s.recordDDL(req, toDB, r.DroppedTarget.UUID, bsonkit.D("drop", bsonkit.String(toColl)))
+	// One oplog entry, as mongod writes it: dropTarget names the UUID of
+	// the collection the rename replaced, if any.
+	o := bsonkit.Doc{
+		{Key: "renameCollection", Value: bsonkit.String(from.StringValue())},
+		{Key: "to", Value: bsonkit.String(to.StringValue())},
+		{Key: "stayTemp", Value: bsonkit.Bool(false)},
 	}
-	s.recordDDL(req, fromDB, r.OldUUID, bsonkit.D(
-		"renameCollection", bsonkit.String(from.StringValue()),
-		"to", bsonkit.String(to.StringValue()),
-		"stayTemp", bsonkit.Bool(false),
-		"dropTarget", bsonkit.Bool(dropTarget)))
+	if r.DroppedTarget != nil {
+		o.Append("dropTarget", uuidValue(r.DroppedTarget.UUID))
+	}
+	s.recordDDL(req, fromDB, r.OldUUID, o.Bytes())
 	return nil, nil
 }
 
@@ -353,12 +382,44 @@ func handleCollMod(_ context.Context, req *request) (bsoncore.Document, error) {
 		return nil, err
 	}
 	s := req.srv
+	var before bsoncore.Document
+	if c := s.store.Collection(req.db, name); c != nil {
+		before = collectionOptionsOld(c)
+	}
 	res, err := s.store.CollMod(req.db, name, commandOptions(req))
 	if err != nil {
 		return nil, err
 	}
 	o := bsonkit.Doc{{Key: "collMod", Value: bsonkit.String(name)}}
 	o = append(o, bsonkit.MustParseDoc(commandOptions(req))...)
-	s.recordDDL(req, req.db, res.Collection.UUID, o.Bytes())
+	// o2 keeps the state before the change, as mongod's collMod entry does.
+	o2 := bsonkit.Doc{{Key: "collectionOptions_old", Value: bsonkit.DocValue(before)}}
+	if ch := res.IndexChange; ch != nil {
+		var old bsonkit.Doc
+		if ch.ExpireOld != nil {
+			old.Append("expireAfterSeconds", *ch.ExpireOld)
+		}
+		if ch.HiddenOld != nil {
+			old.Append("hidden", bsonkit.Bool(*ch.HiddenOld))
+		}
+		if ch.PrepareOld != nil {
+			old.Append("prepareUnique", bsonkit.Bool(*ch.PrepareOld))
+		}
+		o2.Append("indexOptions_old", old.Value())
+	}
+	e := ddlEntry(req.db, res.Collection.UUID, o.Bytes())
+	e.O2, e.View = o2.Bytes(), res.Collection.Kind == store.KindView
+	s.recordWrite(req, e)
 	return res.Reply, nil
+}
+
+// collectionOptionsOld renders a collection's options as mongod's
+// CollectionOptions::toBSON does in a collMod entry: uuid first.
+func collectionOptionsOld(c *store.Collection) bsoncore.Document {
+	var d bsonkit.Doc
+	if c.Kind != store.KindView {
+		d.Append("uuid", uuidValue(c.UUID))
+	}
+	d = append(d, bsonkit.MustParseDoc(c.Options)...)
+	return d.Bytes()
 }

@@ -38,25 +38,30 @@ func handleCreateIndexes(_ context.Context, req *request) (bsoncore.Document, er
 		return nil, mongoerr.New(mongoerr.BadValue, "Must specify at least one index to create")
 	}
 	s := req.srv
-	c := s.store.Collection(req.db, name)
+	st := req.st()
+	c := st.Collection(req.db, name)
 	created := false
 	if c == nil {
 		if err := checkWritableNS(req.db, name); err != nil {
 			return nil, err
 		}
-		if c, created, err = s.store.EnsureCollection(req.db, name); err != nil {
+		if c, created, err = st.EnsureCollection(req.db, name); err != nil {
 			return nil, err
 		}
+	} else if req.txn != nil && !req.txn.createdHere(req.db, name) {
+		return nil, mongoerr.New(mongoerr.OperationNotSupportedInTransaction,
+			"Cannot create new indexes on existing collection %s in a multi-document transaction.", req.ns(name))
 	}
 	if c.Kind == store.KindView {
 		return nil, notCollection(c)
 	}
 	before := len(c.Indexes())
+	empty := c.Count() == 0
 	n, err := c.CreateIndexes(specs)
 	if err != nil {
 		if created {
 			// The build failed: leave no implicitly created collection behind.
-			_, _ = s.store.DropCollection(req.db, name)
+			_, _ = st.DropCollection(req.db, name)
 		}
 		return nil, err
 	}
@@ -66,10 +71,21 @@ func handleCreateIndexes(_ context.Context, req *request) (bsoncore.Document, er
 			O: bsonkit.D("create", bsonkit.String(name), "idIndex", bsonkit.DocValue(c.Index(store.IDIndexName).Spec()))})
 	}
 	all := c.Indexes()
-	for _, ix := range all[len(all)-n:] {
-		o := bsonkit.Doc{{Key: "createIndexes", Value: bsonkit.String(name)}}
-		o = append(o, bsonkit.MustParseDoc(ix.Spec())...)
-		s.recordDDL(req, req.db, c.UUID, o.Bytes())
+	if empty {
+		// An empty collection builds in place: one createIndexes entry per index.
+		for _, ix := range all[len(all)-n:] {
+			o := bsonkit.Doc{{Key: "createIndexes", Value: bsonkit.String(name)}}
+			o = append(o, bsonkit.MustParseDoc(ix.Spec())...)
+			s.recordDDL(req, req.db, c.UUID, o.Bytes())
+		}
+	} else if n > 0 {
+		// A two-phase build: its commitIndexBuild entry lists every index.
+		vals := make([]bsoncore.Value, 0, n)
+		for _, ix := range all[len(all)-n:] {
+			vals = append(vals, bsonkit.DocValue(ix.Spec()))
+		}
+		s.recordDDL(req, req.db, c.UUID, bsonkit.D("commitIndexBuild", bsonkit.String(name),
+			"indexBuildUUID", uuidValue([16]byte(newUUID())), "indexes", bsonkit.Array(vals...)))
 	}
 	after := len(all)
 	if n == 0 {
@@ -182,7 +198,10 @@ func handleDropIndexes(_ context.Context, req *request) (bsoncore.Document, erro
 			"BSON field 'dropIndexes.index' is the wrong type '%s', expected types '[string, object, array]'", typeName(iv.Type))
 	}
 	for _, ix := range dropped {
-		s.recordDDL(req, req.db, c.UUID, bsonkit.D("dropIndexes", bsonkit.String(name), "index", bsonkit.String(ix.Name())))
+		// o2 keeps the dropped index's spec, as mongod's dropIndexes entry does.
+		e := ddlEntry(req.db, c.UUID, bsonkit.D("dropIndexes", bsonkit.String(name), "index", bsonkit.String(ix.Name())))
+		e.O2 = ix.Spec()
+		s.recordWrite(req, e)
 	}
 	return bsonkit.D("nIndexesWas", bsonkit.Int32(int32(was))), nil
 }

@@ -248,6 +248,7 @@ func (m *cursorManager) reapLoop(ctx context.Context) {
 			return
 		case now := <-t.C:
 			m.reap(now)
+			m.srv.repl.sessions.reap(now) // expired transactions, idle sessions
 		}
 	}
 }
