@@ -92,6 +92,18 @@ type request struct {
 
 	// opTime is set by recordWrite: the reply's operationTime.
 	opTime bsoncore.Value
+
+	// closeConn: end the connection without a reply (failCommand).
+	closeConn bool
+	// changeStream: a $changeStream aggregate or a getMore of its cursor;
+	// its errors get the change-stream labels (errorlabels.go).
+	changeStream bool
+	// overrideLabels: failCommand set errorLabels; they replace the
+	// computed labels of this command's error or writeConcernError.
+	overrideLabels bool
+	failLabels     []string
+	// stepDowns: the server's step-down count when the command arrived.
+	stepDowns uint64
 	// stream, when set by a handler, makes the connection keep sending
 	// replies produced by it (exhaust hello); nil ends the stream.
 	stream func() bsoncore.Document
@@ -154,11 +166,32 @@ func (s *Server) dispatch(ctx context.Context, req *request) (reply bsoncore.Doc
 			reply = s.finishError(req, mongoerr.New(mongoerr.InternalError, "internal error in %s: %v", req.name, p))
 		}
 	}()
-	body, err := s.run(ctx, req)
-	if err != nil {
-		return s.finishError(req, err)
+	if isHelloName(req.name) {
+		if err := noteClientMetadata(req); err != nil {
+			s.countCommand(req)
+			return s.finishError(req, err)
+		}
 	}
-	return s.finishOK(req, body)
+	s.countCommand(req)
+	s.noteStreamCommand(req)
+	body, err := s.run(ctx, req)
+	s.trackStreamCursor(req, body, err != nil)
+	if err != nil {
+		reply = s.finishError(req, s.labelError(req, err))
+	} else {
+		if req.name == "killCursors" {
+			s.forgetKilledStreams(req)
+		}
+		reply = s.finishOK(req, body)
+	}
+	if req.conn != nil && !bsonkit.IsMissing(req.opTime) {
+		req.conn.wrote = true // the connection's last optime is now known
+	}
+	return reply
+}
+
+func isHelloName(name string) bool {
+	return name == "hello" || name == "isMaster" || name == "ismaster"
 }
 
 func (s *Server) run(ctx context.Context, req *request) (bsoncore.Document, error) {
@@ -194,8 +227,33 @@ func (s *Server) run(ctx context.Context, req *request) (bsoncore.Document, erro
 	if cmd.adminOnly && req.db != "admin" {
 		return nil, mongoerr.New(mongoerr.Unauthorized, "%s may only be run against the admin database.", req.name)
 	}
+	// As mongod: authorization, the replication state, the failCommand
+	// fail point, then the command (faults: failpoint_cmds.go, stepdown.go).
+	if err := s.authorize(req); err != nil {
+		return nil, err
+	}
+	req.stepDowns = s.topo.stepDowns.Load()
+	if err := s.checkReplState(req); err != nil {
+		return nil, err
+	}
+	if err := s.applyFailCommand(ctx, req, cmd); err != nil {
+		return nil, err
+	}
 	// Sessions: retryable writes and transactions (txn_session.go).
-	return s.withSession(ctx, req, cmd)
+	body, err := s.withSession(ctx, req, cmd)
+	if err != nil {
+		return nil, err
+	}
+	if req.name == "listDatabases" {
+		body = filterListDatabases(req, body)
+	}
+	// After the session layer: a retried write's stored reply never
+	// carries the writeConcernError of an earlier attempt.
+	if wce := s.failWriteConcern(req, cmd); wce != nil {
+		body = s.appendWriteConcernError(req, body, wce)
+		req.ownsBody = false // a new buffer, not the pooled one
+	}
+	return body, nil
 }
 
 // callHandler runs the command's handler under the lock it asks for.
@@ -207,6 +265,9 @@ func (s *Server) callHandler(ctx context.Context, req *request, cmd *command) (b
 	case lockWrite:
 		s.mu.Lock()
 		defer s.mu.Unlock()
+	}
+	if err := s.checkInterrupted(req); err != nil {
+		return nil, err
 	}
 	return cmd.handler(ctx, req)
 }
@@ -233,8 +294,12 @@ func (s *Server) finishOK(req *request, body bsoncore.Document) bsoncore.Documen
 // finishError builds {ok: 0, errmsg, code, codeName, <extra>, errorLabels}.
 func (s *Server) finishError(req *request, err error) bsoncore.Document {
 	b := errorReply(err)
-	out := make([]byte, 0, len(b)+96)
+	out := make([]byte, 0, len(b)+160)
 	out = append(out, b[:len(b)-1]...)
+	if me := asMongoErr(err); isNotPrimaryError(me.Code) && !s.opts.Standalone {
+		// mongod tells drivers which topology the error belongs to.
+		out = bsoncore.AppendDocumentElement(out, "topologyVersion", s.topologyVersionDoc())
+	}
 	out = s.appendClusterTime(out, req)
 	out = append(out, 0)
 	bsoncore.UpdateLength(out, 0, int32(len(out)))

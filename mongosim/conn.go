@@ -6,9 +6,12 @@ import (
 	"io"
 	"net"
 	"strings"
+	"sync/atomic"
+	"time"
 
 	"go.mongodb.org/mongo-driver/v2/x/bsonx/bsoncore"
 
+	"github.com/mlink-dev/mlink/mongosim/auth"
 	"github.com/mlink-dev/mlink/mongosim/bsonkit"
 	"github.com/mlink-dev/mlink/mongosim/mongoerr"
 	"github.com/mlink-dev/mlink/mongosim/wire"
@@ -22,6 +25,18 @@ type conn struct {
 	id     int64
 	nextID int32 // requestID of our replies
 	out    []byte
+
+	// appName is the handshake's client.application.name; metadata records
+	// that the client document was received (it may be sent only once).
+	appName  string
+	metadata bool
+	// cmdCounts caches this connection's command-log counters by name.
+	cmdCounts map[string]*atomic.Int64
+	// auth is the connection's authentication state (nil: access control off).
+	auth *auth.Session
+	// wrote: a command on this connection has written (mongod's client
+	// lastOp is set), for the NoWritesPerformed label.
+	wrote bool
 }
 
 func (c *conn) serve() {
@@ -82,6 +97,9 @@ func (c *conn) handleMsg(h wire.Header, msg *wire.Msg) error {
 		}
 	}
 	reply := c.srv.dispatch(c.srv.ctx, req)
+	if req.closeConn {
+		return errCloseConnection
+	}
 	if req.moreToCome {
 		return nil // unacknowledged: run, answer nothing
 	}
@@ -111,8 +129,20 @@ func (c *conn) streamReplies(responseTo int32, reply bsoncore.Document, next fun
 	}
 }
 
+// errCloseConnection ends a connection without a reply (failCommand's
+// closeConnection).
+var errCloseConnection = errors.New("closing connection via failCommand")
+
+// delayReply waits the configured reply latency (SetReplyLatency).
+func (c *conn) delayReply() {
+	if d := time.Duration(c.srv.replyLatency.Load()); d > 0 {
+		sleepCtx(c.srv.ctx, d)
+	}
+}
+
 // send writes an OP_MSG; large replies go out with writev, uncopied.
 func (c *conn) send(responseTo int32, flags uint32, reply bsoncore.Document) error {
+	c.delayReply()
 	c.nextID++
 	if len(reply) < 64<<10 {
 		c.out = wire.AppendMsg(c.out[:0], c.nextID, responseTo, flags, reply)
@@ -149,7 +179,11 @@ func (c *conn) handleQuery(h wire.Header, q *wire.Query) error {
 	} else {
 		req := &request{srv: c.srv, conn: c, body: cmd, legacyDB: db}
 		reply = c.srv.dispatch(c.srv.ctx, req)
+		if req.closeConn {
+			return errCloseConnection
+		}
 	}
+	c.delayReply()
 	c.nextID++
 	c.out = wire.AppendReply(c.out[:0], c.nextID, h.RequestID, flags, 0, reply)
 	_, err := c.nc.Write(c.out)

@@ -141,19 +141,24 @@ func handleServerStatus(_ context.Context, req *request) (bsoncore.Document, err
 	if !s.opts.Standalone {
 		secs, inc, wall := s.clock.lastWriteTime()
 		opTime := bsonkit.DocValue(bsonkit.D("ts", bsonkit.Timestamp(secs, inc), "t", bsonkit.Int64(1)))
-		d.Append("repl", bsonkit.DocValue(bsonkit.D(
-			"topologyVersion", bsonkit.DocValue(bsonkit.D("processId", bsonkit.ObjectID(s.processID), "counter", bsonkit.Int64(0))),
-			"hosts", bsonkit.Array(bsonkit.String(s.addr)),
-			"setName", bsonkit.String(s.opts.ReplSetName),
-			"setVersion", bsonkit.Int32(1),
-			"isWritablePrimary", bsonkit.Bool(true),
-			"secondary", bsonkit.Bool(false),
-			"primary", bsonkit.String(s.addr),
-			"me", bsonkit.String(s.addr),
-			"electionId", bsonkit.ObjectID(s.electID),
-			"lastWrite", bsonkit.DocValue(bsonkit.D("opTime", opTime, "lastWriteDate", bsonkit.DateTime(wall.UnixMilli()))),
-			"rbid", bsonkit.Int32(1),
-		)))
+		primary := s.IsWritablePrimary()
+		var repl bsonkit.Doc
+		repl.Append("topologyVersion", bsonkit.DocValue(s.topologyVersionDoc()))
+		repl.Append("hosts", bsonkit.Array(bsonkit.String(s.addr)))
+		repl.Append("setName", bsonkit.String(s.opts.ReplSetName))
+		repl.Append("setVersion", bsonkit.Int32(1))
+		repl.Append("isWritablePrimary", bsonkit.Bool(primary))
+		repl.Append("secondary", bsonkit.Bool(!primary))
+		if primary {
+			repl.Append("primary", bsonkit.String(s.addr))
+		}
+		repl.Append("me", bsonkit.String(s.addr))
+		if primary {
+			repl.Append("electionId", bsonkit.ObjectID(s.electID))
+		}
+		repl.Append("lastWrite", bsonkit.DocValue(bsonkit.D("opTime", opTime, "lastWriteDate", bsonkit.DateTime(wall.UnixMilli()))))
+		repl.Append("rbid", bsonkit.Int32(1))
+		d.Append("repl", repl.Value())
 	}
 	var ms runtime.MemStats
 	runtime.ReadMemStats(&ms)
@@ -190,16 +195,22 @@ func handleHostInfo(_ context.Context, req *request) (bsoncore.Document, error) 
 	), nil
 }
 
-// handleConnectionStatus: access control is off, so nobody is
+// handleConnectionStatus reports the connection's user, roles and (with
+// showPrivileges) privileges; without access control nobody is
 // authenticated (showPrivileges adds an empty privilege list, as mongod).
 func handleConnectionStatus(_ context.Context, req *request) (bsoncore.Document, error) {
+	show, err := boolArg("connectionStatus", "showPrivileges", req.arg("showPrivileges"), false)
+	if err != nil {
+		return nil, err
+	}
+	if body, ok := connectionStatusBody(req, show); ok {
+		return body, nil
+	}
 	info := bsonkit.Doc{
 		{Key: "authenticatedUsers", Value: bsonkit.Array()},
 		{Key: "authenticatedUserRoles", Value: bsonkit.Array()},
 	}
-	if show, err := boolArg("connectionStatus", "showPrivileges", req.arg("showPrivileges"), false); err != nil {
-		return nil, err
-	} else if show {
+	if show {
 		info.Append("authenticatedUserPrivileges", bsonkit.Array())
 	}
 	return bsonkit.D("authInfo", info.Value()), nil
@@ -251,25 +262,31 @@ func handleReplSetGetStatus(_ context.Context, req *request) (bsoncore.Document,
 	secs, inc, wall := s.clock.lastWriteTime()
 	opTime := bsonkit.DocValue(bsonkit.D("ts", bsonkit.Timestamp(secs, inc), "t", bsonkit.Int64(1)))
 	now := time.Now()
-	member := bsonkit.D(
-		"_id", bsonkit.Int32(0),
-		"name", bsonkit.String(s.addr),
-		"health", bsonkit.Double(1),
-		"state", bsonkit.Int32(1),
-		"stateStr", bsonkit.String("PRIMARY"),
-		"uptime", bsonkit.Int32(int32(now.Sub(s.started).Seconds())),
-		"optime", opTime,
-		"optimeDate", bsonkit.DateTime(wall.UnixMilli()),
-		"electionId", bsonkit.ObjectID(s.electID),
-		"self", bsonkit.Bool(true),
-	)
+	state, stateStr := int32(1), "PRIMARY"
+	if !s.IsWritablePrimary() {
+		state, stateStr = 2, "SECONDARY"
+	}
+	member := bsonkit.Doc{
+		{Key: "_id", Value: bsonkit.Int32(0)},
+		{Key: "name", Value: bsonkit.String(s.addr)},
+		{Key: "health", Value: bsonkit.Double(1)},
+		{Key: "state", Value: bsonkit.Int32(state)},
+		{Key: "stateStr", Value: bsonkit.String(stateStr)},
+		{Key: "uptime", Value: bsonkit.Int32(int32(now.Sub(s.started).Seconds()))},
+		{Key: "optime", Value: opTime},
+		{Key: "optimeDate", Value: bsonkit.DateTime(wall.UnixMilli())},
+	}
+	if state == 1 {
+		member.Append("electionId", bsonkit.ObjectID(s.electID))
+	}
+	member.Append("self", bsonkit.Bool(true))
 	return bsonkit.D(
 		"set", bsonkit.String(s.opts.ReplSetName),
 		"date", bsonkit.DateTime(now.UnixMilli()),
-		"myState", bsonkit.Int32(1),
+		"myState", bsonkit.Int32(state),
 		"term", bsonkit.Int64(1),
 		"heartbeatIntervalMillis", bsonkit.Int64(2000),
-		"members", bsonkit.Array(bsonkit.DocValue(member)),
+		"members", bsonkit.Array(member.Value()),
 	), nil
 }
 

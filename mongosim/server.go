@@ -8,6 +8,7 @@ package mongosim
 import (
 	"context"
 	"crypto/rand"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -21,6 +22,8 @@ import (
 
 	"go.mongodb.org/mongo-driver/v2/x/bsonx/bsoncore"
 
+	"github.com/mlink-dev/mlink/mongosim/auth"
+	"github.com/mlink-dev/mlink/mongosim/failpoint"
 	"github.com/mlink-dev/mlink/mongosim/query"
 	"github.com/mlink-dev/mlink/mongosim/store"
 )
@@ -41,6 +44,15 @@ type Options struct {
 	NoopInterval time.Duration
 	// Logger receives connection and error logs (default: discarded).
 	Logger *slog.Logger
+	// Users turns access control on: every command but the handshake,
+	// authentication and a few others needs a user authenticated with
+	// SCRAM-SHA-256 or SCRAM-SHA-1. Empty (the default): no access control.
+	Users []auth.User
+	// TLS, when set, makes the server accept TLS connections only. Its
+	// Certificates are the server's; ClientAuth tls.RequireAndVerifyClientCert
+	// with ClientCAs requires client certificates. Clients then connect with
+	// tls=true (URI adds it) and tlsCAFile=<the CA>.
+	TLS *tls.Config
 	// OplogRetention bounds the simulated oplog (change-stream history);
 	// zero means the default (see changestream_server.go).
 	OplogRetention OplogRetention
@@ -66,6 +78,14 @@ type Server struct {
 	electID   [12]byte
 
 	stats serverStats
+
+	failpoints   *failpoint.Registry
+	authStore    *auth.Store // nil: access control off
+	cmdLog       commandLog
+	topo         topoState    // primary or stepped down; topologyVersion
+	replyLatency atomic.Int64 // time.Duration added before every reply
+	refuseUntil  atomic.Int64 // unix nanos: accepted connections are closed until then
+	streams      streamCursors
 
 	// repl: change-stream history, sessions and transactions (changestream_server.go, txn_*.go).
 	repl replState
@@ -109,24 +129,38 @@ func Start(ctx context.Context, opts Options) (*Server, error) {
 	if opts.Logger == nil {
 		opts.Logger = slog.New(slog.DiscardHandler)
 	}
+	var authStore *auth.Store
+	if len(opts.Users) > 0 {
+		if authStore, err = auth.NewStore(opts.Users); err != nil {
+			return nil, fmt.Errorf("mongosim: users: %w", err)
+		}
+	}
 	var lc net.ListenConfig
 	ln, err := lc.Listen(ctx, "tcp", opts.Addr)
 	if err != nil {
 		return nil, fmt.Errorf("mongosim: listen %s: %w", opts.Addr, err)
+	}
+	addr := ln.Addr().String()
+	if opts.TLS != nil {
+		ln = tls.NewListener(ln, opts.TLS.Clone())
 	}
 	sctx, cancel := context.WithCancel(context.WithoutCancel(ctx))
 	s := &Server{
 		opts:    opts,
 		version: vi,
 		ln:      ln,
-		addr:    ln.Addr().String(),
+		addr:    addr,
 		log:     opts.Logger,
 		started: time.Now(),
 		store:   store.New(),
 		ctx:     sctx,
 		cancel:  cancel,
 		conns:   make(map[*conn]struct{}),
+
+		failpoints: failpoint.NewRegistry(),
+		authStore:  authStore,
 	}
+	s.topo.init()
 	s.cursors = newCursorManager(s)
 	s.store.SetFilterCompiler(func(f bsoncore.Document) (store.Matcher, error) { return query.Compile(f) })
 	_, _ = rand.Read(s.processID[:])
@@ -159,10 +193,14 @@ func (s *Server) Addr() string { return s.addr }
 
 // URI returns a connection string for the Go driver (and mongosh/pymongo).
 func (s *Server) URI() string {
+	uri := "mongodb://" + s.addr + "/?replicaSet=" + s.opts.ReplSetName
 	if s.opts.Standalone {
-		return "mongodb://" + s.addr + "/?directConnection=true"
+		uri = "mongodb://" + s.addr + "/?directConnection=true"
 	}
-	return "mongodb://" + s.addr + "/?replicaSet=" + s.opts.ReplSetName
+	if s.opts.TLS != nil {
+		uri += "&tls=true"
+	}
+	return uri
 }
 
 // Version returns the MongoDB version the server reports.
@@ -190,6 +228,7 @@ func (s *Server) shutdown() error {
 	s.connMu.Unlock()
 	s.cancel()
 	s.closeRepl()
+	s.topo.stop()
 	err := s.ln.Close()
 	for _, c := range conns {
 		_ = c.nc.Close()
@@ -219,7 +258,14 @@ func (s *Server) acceptLoop() {
 		if tc, ok := nc.(*net.TCPConn); ok {
 			_ = tc.SetNoDelay(true)
 		}
+		if s.refusing() {
+			_ = nc.Close()
+			continue
+		}
 		c := &conn{srv: s, nc: nc, id: s.nextConn.Add(1)}
+		if s.authStore != nil {
+			c.auth = s.authStore.NewSession()
+		}
 		s.connMu.Lock()
 		if s.closed {
 			s.connMu.Unlock()
