@@ -11,6 +11,9 @@ import (
 	"go.mongodb.org/mongo-driver/v2/bson"
 	"go.mongodb.org/mongo-driver/v2/mongo"
 	"go.mongodb.org/mongo-driver/v2/mongo/options"
+
+	"github.com/mlink-dev/mlink/mongosim"
+	"github.com/mlink-dev/mlink/mongosim/simtest"
 )
 
 // Helpers for change-stream tests: open streams, read events with a
@@ -248,3 +251,17 @@ func raw(t *testing.T, d bson.D) bson.Raw { return mustMarshal(t, d) }
 
 // ns is {db, coll} as events carry it.
 func ns(db, coll string) bson.D { return bson.D{{Key: "db", Value: db}, {Key: "coll", Value: coll}} }
+
+// simtestServer starts a dedicated mongosim with opts (mongosim-only:
+// skipped against a real server).
+func simtestServer(t *testing.T, opts mongosim.Options) *mongosim.Server {
+	t.Helper()
+	sim(t)
+	return simtest.Start(t, opts)
+}
+
+// connectTo returns a client of s, disconnected when the test ends.
+func connectTo(t *testing.T, s *mongosim.Server) *mongo.Client {
+	t.Helper()
+	return simtest.Client(t, s.URI())
+}
