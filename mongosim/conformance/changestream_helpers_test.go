@@ -132,6 +132,10 @@ func matchDoc(got bson.Raw, want bson.D) error {
 	for i, w := range want {
 		v := elems[i].Value()
 		switch wv := w.Value.(type) {
+		case nil:
+			if v.Type != bson.TypeNull {
+				return fmt.Errorf("%s: %s, want null", w.Key, v)
+			}
 		case matcher:
 			if err := wv(v); err != nil {
 				return fmt.Errorf("%s: %w", w.Key, err)
