@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"runtime"
 	"strconv"
 	"strings"
 	"sync"
@@ -27,6 +28,11 @@ type ReplConfig struct {
 	LagEvery  time.Duration
 	ServerEnv []string
 	Log       io.Writer
+	// MlinkArgs are extra flags for every mlinkrepl run (e.g. -cpuprofile).
+	MlinkArgs []string
+	// Samples, when set, receives every lag sample of the lag test as
+	// "<ms since the test began> <lag ms>" lines, for plotting.
+	Samples io.Writer
 }
 
 // ApplierRun is one applier draining the backlog.
@@ -48,6 +54,11 @@ type LagStep struct {
 	Target   float64 // ops/s asked of the writer
 	Achieved float64 // ops/s the writer managed
 	Lag      LagStats
+	// CPU is the CPU time the step took of each process: the writer (this
+	// process), the source and target servers and mlink; Busy is their sum
+	// over what the machine's cores could give in the step.
+	WriterCPU, SourceCPU, TargetCPU, MlinkCPU time.Duration
+	Busy                                      float64
 }
 
 // ReplReport is the replication benchmark's outcome.
@@ -151,7 +162,10 @@ func RunReplBench(ctx context.Context, cfg ReplConfig) (*ReplReport, error) {
 		return nil, err
 	}
 	flags := ApplyFlags{Src: src.URI, Dst: dst.URI, StartAt: startAt, Until: until, Opts: cfg.Apply}
-	appliers := []struct{ name, bin string }{{"raw", bins["rawapply"]}, {"mlink", bins["mlinkrepl"]}}
+	appliers := []struct {
+		name, bin string
+		extra     []string
+	}{{"raw", bins["rawapply"], nil}, {"mlink", bins["mlinkrepl"], cfg.MlinkArgs}}
 	for round := 1; round <= cfg.Rounds; round++ {
 		for i := range appliers {
 			a := appliers[i]
@@ -161,7 +175,7 @@ func RunReplBench(ctx context.Context, cfg ReplConfig) (*ReplReport, error) {
 			if err := resetTarget(); err != nil {
 				return nil, fmt.Errorf("reset target: %w", err)
 			}
-			res, err := RunProc(ctx, ProcSpec{Bin: a.bin, Args: flags.Args()})
+			res, err := RunProc(ctx, ProcSpec{Bin: a.bin, Args: append(flags.Args(), a.extra...)})
 			if err != nil {
 				return nil, err
 			}
@@ -210,7 +224,7 @@ func runLagTest(ctx context.Context, cfg ReplConfig, rep *ReplReport, bin string
 	flags := ApplyFlags{Src: src.URI, Dst: dst.URI, StartAt: startAt, Opts: cfg.Apply}
 	var mu sync.Mutex
 	var samples []LagSample
-	p, err := StartProc(ctx, ProcSpec{Bin: bin, Args: append(flags.Args(), "-lag", "-lag-every", cfg.LagEvery.String()),
+	p, err := StartProc(ctx, ProcSpec{Bin: bin, Args: append(append(flags.Args(), "-lag", "-lag-every", cfg.LagEvery.String()), cfg.MlinkArgs...),
 		OnLine: func(line string) {
 			if s, ok := ParseLagLine(line); ok {
 				mu.Lock()
@@ -222,6 +236,7 @@ func runLagTest(ctx context.Context, cfg ReplConfig, rep *ReplReport, bin string
 		return err
 	}
 	defer p.Signal(syscall.SIGKILL) // on early return; harmless after exit
+	began := time.Now()
 	next, err := NextIDs(ctx, srcC, cfg.Base)
 	if err != nil {
 		return err
@@ -236,6 +251,7 @@ func runLagTest(ctx context.Context, cfg ReplConfig, rep *ReplReport, bin string
 	for i, rate := range cfg.Rates {
 		w.SetRate(rate)
 		from, ops0 := time.Now(), w.Ops()
+		cpu0 := stepCPU(src, dst, p)
 		select {
 		case <-time.After(cfg.StepFor):
 		case <-p.Done():
@@ -251,9 +267,12 @@ func runLagTest(ctx context.Context, cfg ReplConfig, rep *ReplReport, bin string
 		mu.Lock()
 		st := LagStep{Target: rate, Achieved: float64(w.Ops()-ops0) / to.Sub(from).Seconds(), Lag: SummariseLag(samples, from, to)}
 		mu.Unlock()
+		cpu1 := stepCPU(src, dst, p)
+		st.WriterCPU, st.SourceCPU, st.TargetCPU, st.MlinkCPU = cpu1[0]-cpu0[0], cpu1[1]-cpu0[1], cpu1[2]-cpu0[2], cpu1[3]-cpu0[3]
+		st.Busy = (st.WriterCPU + st.SourceCPU + st.TargetCPU + st.MlinkCPU).Seconds() / (float64(runtime.NumCPU()) * to.Sub(from).Seconds())
 		rep.Steps = append(rep.Steps, st)
-		logf("lag step %d: %.0f ops/s asked, %.0f achieved: lag p50 %s p99 %s max %s (%d samples)", i+1, st.Target, st.Achieved,
-			st.Lag.P50.Round(time.Millisecond), st.Lag.P99.Round(time.Millisecond), st.Lag.Max.Round(time.Millisecond), st.Lag.Samples)
+		logf("lag step %d: %.0f ops/s asked, %.0f achieved: lag p50 %s p99 %s max %s (%d samples); CPU busy %.0f%%", i+1, st.Target, st.Achieved,
+			st.Lag.P50.Round(time.Millisecond), st.Lag.P99.Round(time.Millisecond), st.Lag.Max.Round(time.Millisecond), st.Lag.Samples, 100*st.Busy)
 		if st.Lag.Samples > 0 && st.Lag.P99 < time.Second {
 			sustained := st
 			rep.Sustained = &sustained
@@ -287,7 +306,24 @@ func runLagTest(ctx context.Context, cfg ReplConfig, rep *ReplReport, bin string
 		return fmt.Errorf("after the lag test the target is not the source: %s", d)
 	}
 	logf("lag test: target verified after catching up")
+	if cfg.Samples != nil {
+		mu.Lock()
+		defer mu.Unlock()
+		for _, s := range samples {
+			fmt.Fprintf(cfg.Samples, "%d %.1f\n", s.At.Sub(began).Milliseconds(), float64(s.Lag)/float64(time.Millisecond))
+		}
+	}
 	return nil
+}
+
+// stepCPU reads the CPU time so far of this process, the two servers and
+// the mlink child.
+func stepCPU(src, dst *Server, mlink *Proc) [4]time.Duration {
+	var ru syscall.Rusage
+	_ = syscall.Getrusage(syscall.RUSAGE_SELF, &ru)
+	own := time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+	child, _ := procCPU(mlink.Pid())
+	return [4]time.Duration{own, serverCPU(src), serverCPU(dst), child}
 }
 
 // CheckChangeStreams opens a cluster change stream on c and reads once.
@@ -339,10 +375,12 @@ func (r *ReplReport) WriteTable(w io.Writer) {
 		return
 	}
 	fmt.Fprintf(w, "\nLag test (mlink live; lag sampled every 100 ms as wall time since the source last had nothing unapplied)\n")
-	fmt.Fprintf(w, "%12s %12s %8s %10s %10s %10s\n", "asked ops/s", "achieved", "samples", "p50", "p99", "max")
+	fmt.Fprintf(w, "%12s %10s %8s %9s %9s %9s %6s %30s\n", "asked ops/s", "achieved", "samples", "p50", "p99", "max", "busy",
+		"CPU s writer/src/dst/mlink")
 	for _, s := range r.Steps {
-		fmt.Fprintf(w, "%12.0f %12.0f %8d %10s %10s %10s\n", s.Target, s.Achieved, s.Lag.Samples,
-			s.Lag.P50.Round(time.Millisecond), s.Lag.P99.Round(time.Millisecond), s.Lag.Max.Round(time.Millisecond))
+		fmt.Fprintf(w, "%12.0f %10.0f %8d %9s %9s %9s %5.0f%% %12.1f/%.1f/%.1f/%.1f\n", s.Target, s.Achieved, s.Lag.Samples,
+			s.Lag.P50.Round(time.Millisecond), s.Lag.P99.Round(time.Millisecond), s.Lag.Max.Round(time.Millisecond), 100*s.Busy,
+			s.WriterCPU.Seconds(), s.SourceCPU.Seconds(), s.TargetCPU.Seconds(), s.MlinkCPU.Seconds())
 	}
 	if s := r.Sustained; s != nil {
 		fmt.Fprintf(w, "highest sustained rate with p99 lag < 1 s: %.0f ops/s achieved (%.0f asked)\n", s.Achieved, s.Target)

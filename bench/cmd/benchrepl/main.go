@@ -13,6 +13,7 @@ import (
 	"context"
 	"flag"
 	"fmt"
+	"io"
 	"os"
 	"os/signal"
 	"strconv"
@@ -40,6 +41,8 @@ func run() error {
 	rounds := flag.Int("rounds", 1, "apply-rate rounds (each applier keeps its fastest)")
 	rates := flag.String("rates", "1000,2000,5000,10000,20000", "lag test writer rates, ops/s (empty: no lag test)")
 	step := flag.Duration("step", 10*time.Second, "duration of each lag test step")
+	samplesPath := flag.String("samples", "", "write every lag sample (ms since the lag test began, lag ms) to this file")
+	mlinkFlags := flag.String("mlink-flags", "", "extra flags for mlinkrepl, space-separated (e.g. \"-cpuprofile /tmp/repl.prof\"; the lag test's run overwrites the apply run's file)")
 	binDir := flag.String("bin", "", "directory holding mongosim, rawapply and mlinkrepl (default: this program's)")
 	flag.Parse()
 	var rs []float64
@@ -53,17 +56,28 @@ func run() error {
 		}
 		rs = append(rs, r)
 	}
+	cfgSamples := io.Writer(nil)
+	if *samplesPath != "" {
+		f, err := os.Create(*samplesPath)
+		if err != nil {
+			return err
+		}
+		defer f.Close()
+		cfgSamples = f
+	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	rep, err := bench.RunReplBench(ctx, bench.ReplConfig{
-		BinDir:  *binDir,
-		Base:    bench.Dataset{DB: "bench", Colls: *colls, Docs: *base, DocBytes: *size},
-		Backlog: *backlog,
-		Apply:   apply,
-		Rounds:  *rounds,
-		Rates:   rs,
-		StepFor: *step,
-		Log:     os.Stderr,
+		BinDir:    *binDir,
+		Base:      bench.Dataset{DB: "bench", Colls: *colls, Docs: *base, DocBytes: *size},
+		Backlog:   *backlog,
+		Apply:     apply,
+		Rounds:    *rounds,
+		Rates:     rs,
+		StepFor:   *step,
+		Log:       os.Stderr,
+		Samples:   cfgSamples,
+		MlinkArgs: strings.Fields(*mlinkFlags),
 	})
 	if err != nil {
 		return err

@@ -11,6 +11,7 @@ import (
 	"os/signal"
 	"syscall"
 
+	"github.com/mlink-dev/mlink/bench"
 	"github.com/mlink-dev/mlink/clone"
 	"github.com/mlink-dev/mlink/mongo"
 )
@@ -25,7 +26,15 @@ func main() {
 func run() error {
 	srcURI := flag.String("src", "", "source connection string")
 	dstURI := flag.String("dst", "", "target connection string")
+	cpuProfile := flag.String("cpuprofile", "", "write a CPU profile of the run to this file")
 	flag.Parse()
+	if *cpuProfile != "" {
+		stopProfile, err := bench.StartCPUProfile(*cpuProfile)
+		if err != nil {
+			return err
+		}
+		defer stopProfile()
+	}
 	if *srcURI == "" || *dstURI == "" {
 		return fmt.Errorf("-src and -dst are required")
 	}

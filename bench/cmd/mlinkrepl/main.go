@@ -35,7 +35,15 @@ func run() error {
 	f.Register(flag.CommandLine)
 	lag := flag.Bool("lag", false, "print lag samples")
 	lagEvery := flag.Duration("lag-every", 100*time.Millisecond, "lag sampling interval")
+	cpuProfile := flag.String("cpuprofile", "", "write a CPU profile of the run to this file")
 	flag.Parse()
+	if *cpuProfile != "" {
+		stopProfile, err := bench.StartCPUProfile(*cpuProfile)
+		if err != nil {
+			return err
+		}
+		defer stopProfile()
+	}
 	startAt, err := f.Check()
 	if err != nil {
 		return err
