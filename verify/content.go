@@ -110,8 +110,9 @@ func (c *contentComparer) hashRangeBothSides(ctx context.Context, t rangeTask) e
 	return g.Wait()
 }
 
-// scanBatchBytes is the cursor batch size aimed at.
-const scanBatchBytes = 2 << 20
+// scanBatchBytes is the cursor batch size aimed at (a variable so the
+// memory test can scale it down with its data).
+var scanBatchBytes int64 = 2 << 20
 
 // batchDocsFor turns scanBatchBytes into a document count for a
 // collection's average document size (0 when unknown: the server decides).
