@@ -44,8 +44,16 @@ e2e-real:
 	MLINK_TEST_SOURCE_URI='$(MLINK_TEST_SOURCE_URI)' MLINK_TEST_TARGET_URI='$(MLINK_TEST_TARGET_URI)' \
 		$(GO) test -count=1 -p 1 -timeout 30m ./e2e/...
 
+## bench: mongosim micro-benchmarks, then mlink against raw baselines on two mongosim processes:
+## clone (1M docs of ~1 KB; 4x: make bench BENCH_CLONE_FLAGS=-docs=4000000) and replication
+## (apply rate on a 200k-op backlog; lag at 1k..20k ops/s). See bench/README.md.
+BENCH_CLONE_FLAGS ?=
+BENCH_REPL_FLAGS  ?=
 bench:
 	$(GO) test -run '^$$' -bench . -benchtime 2s ./mongosim/...
+	$(GO) build -o $(BIN)/bench/ ./cmd/mongosim ./bench/cmd/...
+	$(BIN)/bench/benchclone $(BENCH_CLONE_FLAGS)
+	$(BIN)/bench/benchrepl $(BENCH_REPL_FLAGS)
 
 clean:
 	rm -rf $(BIN)
