@@ -183,21 +183,25 @@ func (c *Collection) Insert(doc bsoncore.Document) (RecordID, []Record, error) {
 	if c.capped && int64(len(doc)) > c.cappedSize {
 		return 0, nil, mongoerr.New(mongoerr.BadValue, "object to insert exceeds cappedMaxSize")
 	}
-	if _, _, dup := c.FindByID(id); dup {
+	rid := c.nextRID + 1
+	rec := &Record{RID: rid, ID: id, Doc: doc, gen: c.gen}
+	// One descent both checks the _id and places the record (a lookup
+	// first cost a second descent and a pivot allocation per insert); a
+	// duplicate is put back as it was.
+	if old, dup := c.byID.ReplaceOrInsert(rec); dup {
+		c.byID.ReplaceOrInsert(old)
 		return 0, nil, dupKeyError(c.Namespace(), IDIndexName, idKeyPattern, idFields, []bsoncore.Value{id})
 	}
-	rid := c.nextRID + 1
 	keys, err := c.indexKeys(doc, rid)
 	if err != nil {
+		c.byID.Delete(rec)
 		return 0, nil, err
 	}
 	c.nextRID = rid
-	rec := &Record{RID: rid, ID: id, Doc: doc, gen: c.gen}
 	c.byRID.ReplaceOrInsert(rec)
-	c.byID.ReplaceOrInsert(rec)
 	c.dataSize += int64(len(doc))
 	for i, ix := range c.indexes {
-		if keys[i] != nil {
+		if keys != nil && keys[i] != nil {
 			ix.add(keys[i], rid)
 		}
 	}
@@ -210,10 +214,17 @@ var (
 )
 
 // indexKeys computes every maintained index's keys for doc (stored as rid)
-// and checks unique constraints against other records.
+// and checks unique constraints against other records. It returns nil when
+// no index keeps keys (only the _id index: the common case).
 func (c *Collection) indexKeys(doc bsoncore.Document, rid RecordID) ([][][]bsoncore.Value, error) {
-	keys := make([][][]bsoncore.Value, len(c.indexes))
+	var keys [][][]bsoncore.Value
 	for i, ix := range c.indexes {
+		if !ix.maintained() {
+			continue
+		}
+		if keys == nil {
+			keys = make([][][]bsoncore.Value, len(c.indexes))
+		}
 		k, err := ix.keysFor(doc)
 		if err != nil {
 			return nil, err
@@ -268,7 +279,7 @@ func (c *Collection) Replace(rid RecordID, newDoc bsoncore.Document) (bsoncore.D
 		}
 		oldKeys, _ := ix.keysFor(old)
 		ix.remove(oldKeys, rid)
-		if newKeys[i] != nil {
+		if newKeys != nil && newKeys[i] != nil {
 			ix.add(newKeys[i], rid)
 		}
 	}
