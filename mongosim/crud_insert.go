@@ -54,6 +54,7 @@ func handleInsert(_ context.Context, req *request) (bsoncore.Document, error) {
 	ns := c.Namespace()
 	uuid := c.UUID
 	var werrs writeErrorList
+	var keys keySlab
 	n := 0
 	for i, raw := range docs {
 		s.stats.insert.Add(1)
@@ -72,15 +73,16 @@ func handleInsert(_ context.Context, req *request) (bsoncore.Document, error) {
 			continue
 		}
 		n++
-		s.recordWrite(req, oplogEntry{Op: "i", NS: ns, UI: &uuid, O: doc})
+		s.recordWrite(req, oplogEntry{Op: "i", NS: ns, UI: &uuid, O: doc, O2: keys.idKey(doc.Lookup("_id"))})
 	}
 	return s.writeReply(req, n, &werrs).Bytes(), nil
 }
 
-// prepareInsert returns the document to store: the received bytes, or a
-// rebuilt copy with _id first (generated as an ObjectId FIRST when
-// missing) and top-level Timestamp(0, 0) values replaced by the current
-// cluster time, as mongod's fixDocumentForInsert does. It enforces the size,
+// prepareInsert returns the document to store: a private copy of the
+// received bytes, or a rebuilt copy with _id first (generated as an
+// ObjectId FIRST when missing) and top-level Timestamp(0, 0) values
+// replaced by the current cluster time, as mongod's fixDocumentForInsert
+// does. It enforces the size,
 // nesting and _id rules.
 func (s *Server) prepareInsert(doc bsoncore.Document) (bsoncore.Document, error) {
 	if len(doc) > maxBSONObjectSize {
@@ -118,10 +120,9 @@ func (s *Server) prepareInsert(doc bsoncore.Document) (bsoncore.Document, error)
 		return nil, mongoerr.New(mongoerr.BadValue, "can't have multiple _id fields in one document")
 	}
 	if idPos == 0 && !zeroTS {
-		// Stored as received: each message has its own buffer (conn.go), so
-		// the document may alias it. The price: a stored document keeps its
-		// whole request message alive until every document of it is gone.
-		return doc, nil
+		// The received bytes, in an allocation of their own so the stored
+		// document does not keep its request message alive.
+		return ownedCopy(doc), nil
 	}
 	// Rebuild: _id first (generated if missing), fix zero timestamps.
 	out := make([]byte, 0, len(doc)+17)
