@@ -67,7 +67,7 @@ func crudWorkload(t *testing.T, e *Env, db string) {
 	must(nil, fam.Err())
 	must(nil, c.FindOneAndReplace(ctx, id(100), bson.D{{Key: "far", Value: 1}}).Err())
 	must(nil, c.FindOneAndDelete(ctx, id("str")).Err())
-	must(nil, c.FindOneAndUpdate(ctx, id(200), bson.D{{Key: "$set", Value: bson.D{{Key: "famUpsert", Value: 1}}}}, options.FindOneAndUpdate().SetUpsert(true)).Err())
+	must(nil, c.FindOneAndUpdate(ctx, id(200), bson.D{{Key: "$set", Value: bson.D{{Key: "famUpsert", Value: 1}}}}, options.FindOneAndUpdate().SetUpsert(true).SetReturnDocument(options.After)).Err())
 	d := e.SrcColl(db, "d")
 	models := []driver.WriteModel{
 		driver.NewInsertOneModel().SetDocument(bson.D{{Key: "_id", Value: 1}, {Key: "v", Value: 1}}),

@@ -62,7 +62,7 @@ func initialSyncDone(st mlink.Status) bool { return st.InitialSync != nil && st.
 func (e *Env) finalizeAndVerify(t *testing.T, eng *engine.Engine) {
 	t.Helper()
 	if err := eng.Finalize(context.Background(), mlink.FinalizeRequest{}); err != nil {
-		t.Fatalf("finalize: %v", err)
+		t.Fatalf("finalize: %v (sync error: %s)", err, failedStatus(eng))
 	}
 	st := waitStatus(t, eng, "finalized", 2*time.Minute, func(st mlink.Status) bool { return st.State == mlink.StateFinalized })
 	for _, f := range st.IndexFailures {
@@ -95,4 +95,15 @@ func (e *Env) run(t *testing.T, db string, cmd bson.D) bson.Raw {
 		t.Fatalf("%s: %v", fmt.Sprint(cmd[0].Key), err)
 	}
 	return res
+}
+
+// failedStatus reports the engine's error when it failed.
+func failedStatus(eng interface {
+	Status(context.Context) mlink.Status
+}) string {
+	st := eng.Status(context.Background())
+	if st.State == mlink.StateFailed {
+		return st.Error
+	}
+	return ""
 }

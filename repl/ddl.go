@@ -71,7 +71,7 @@ func (r *Replicator) run(ctx context.Context, db string, cmd bson.D) error {
 // create re-creates a collection or view with the options the event
 // describes (clustered-collection expiry deferred, as in the clone).
 func (r *Replicator) create(ctx context.Context, ns mlink.Namespace, desc bson.Raw) error {
-	var opts bson.D
+	opts := bson.D{}
 	elems, _ := desc.Elements()
 	for _, el := range elems {
 		if el.Key() == "idIndex" {
