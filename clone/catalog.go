@@ -141,7 +141,7 @@ func buildIndexes(ctx context.Context, src, dst *mongo.Client, ns mlink.Namespac
 		name, _ := spec.Lookup("name").StringValueOK()
 		// Building an index that exists with the same spec is a no-op, so a
 		// build cut by a network error is simply asked again.
-		err := mongo.Retry(ctx, retryAttempts, func(ctx context.Context) error {
+		err := retryTransient(ctx, func(ctx context.Context) error {
 			_, err := dst.RunCommand(ctx, ns.DB, bson.D{{Key: "createIndexes", Value: ns.Coll}, {Key: "indexes", Value: bson.A{ts}}})
 			return err
 		}, func(err error) {
@@ -152,7 +152,7 @@ func buildIndexes(ctx context.Context, src, dst *mongo.Client, ns mlink.Namespac
 			if ctx.Err() != nil {
 				return res, ctx.Err()
 			}
-			if mongo.IsTransient(err) {
+			if isTransient(err) {
 				return res, fmt.Errorf("target: build index %s on %s: %w", name, ns, err)
 			}
 			res.Failures = append(res.Failures, mlink.IndexFailure{Namespace: ns.String(), Index: name, Error: err.Error()})
@@ -187,7 +187,7 @@ func asInt64(v bson.RawValue) int64 {
 // copy cut by a transient error starts over.
 func CopyCollection(ctx context.Context, src, dst *mongo.Client, ns mlink.Namespace, opts Options) error {
 	opts = opts.withDefaults()
-	return mongo.Retry(ctx, retryAttempts, func(ctx context.Context) error {
+	return retryTransient(ctx, func(ctx context.Context) error {
 		return copyCollectionOnce(ctx, src, dst, ns, opts)
 	}, func(err error) {
 		opts.Metrics.Retries.WithLabelValues("clone-copy-collection").Inc()

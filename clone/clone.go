@@ -42,6 +42,10 @@ type Cloner struct {
 	runBytes    atomic.Int64
 	sentDocs    atomic.Int64 // documents sent to the target by this process
 	dirtyCh     chan struct{}
+	// readAhead is the size of the documents read from the source and not
+	// yet acknowledged by the target; readAheadPeak its high-water mark.
+	// Options.QueueBytes bounds them (plus a batch or two per reader).
+	readAhead, readAheadPeak atomic.Int64
 }
 
 type collState struct {

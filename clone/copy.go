@@ -120,6 +120,7 @@ func (c *Cloner) readPartition(ctx context.Context, t task, writes chan<- *write
 		if cur == nil {
 			cur = &writeBatch{cs: t.cs, part: t.part}
 		}
+		c.holdReadAhead(int64(len(d)))
 		if skip {
 			cur.skippedDocs++
 			cur.skippedBytes += len(d)
@@ -148,7 +149,7 @@ func (c *Cloner) readPartition(ctx context.Context, t task, writes chan<- *write
 		if err == nil {
 			break
 		}
-		if stopErr != nil || ctx.Err() != nil || !mongo.IsTransient(err) {
+		if stopErr != nil || ctx.Err() != nil || !isTransient(err) {
 			return err
 		}
 		if progressed {
@@ -181,6 +182,17 @@ func (c *Cloner) readPartition(ctx context.Context, t task, writes chan<- *write
 	c.mu.Unlock()
 	c.settle(t.cs, t.part, indexQ)
 	return nil
+}
+
+// holdReadAhead adds n bytes (negative: releases them) to the read-ahead.
+func (c *Cloner) holdReadAhead(n int64) {
+	v := c.readAhead.Add(n)
+	for {
+		peak := c.readAheadPeak.Load()
+		if v <= peak || c.readAheadPeak.CompareAndSwap(peak, v) {
+			return
+		}
+	}
 }
 
 func sleep(ctx context.Context, d time.Duration) error {

@@ -32,6 +32,7 @@ func (c *Cloner) ack(wb *writeBatch, indexQ chan<- *collState) {
 	}
 	wb.cs.dirty = true
 	c.mu.Unlock()
+	c.holdReadAhead(-int64(wb.bytes + wb.skippedBytes))
 	c.runBytes.Add(int64(wb.bytes))
 	c.opts.Metrics.CloneCopiedDocuments.Add(float64(len(wb.docs)))
 	c.opts.Metrics.CloneCopiedBytes.Add(float64(wb.bytes))

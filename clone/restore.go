@@ -39,10 +39,10 @@ func restoreOne(ctx context.Context, dst *mongo.Client, d mlink.Deferred) []mlin
 	}
 	var out []mlink.IndexFailure
 	run := func(option string, cmd bson.D) {
-		err := mongo.Retry(ctx, 5, func(ctx context.Context) error {
+		err := retryTransient(ctx, func(ctx context.Context) error {
 			_, err := dst.RunCommand(ctx, ns.DB, cmd)
 			return err
-		}, nil)
+		})
 		if err != nil && !mongo.IsNamespaceNotFound(err) {
 			out = append(out, mlink.IndexFailure{Namespace: d.NS, Index: d.Index, Option: option, Error: err.Error()})
 		}

@@ -10,9 +10,12 @@ import (
 	"github.com/mlink-dev/mlink/mongo"
 )
 
-// targetIDChunk is how many target _ids a resumed partition holds in memory
-// at once (a few MB at most).
-const targetIDChunk = 50_000
+// A resumed partition holds at most targetIDChunk target _ids, and about
+// targetIDChunkBytes of them, in memory at once.
+const (
+	targetIDChunk      = 50_000
+	targetIDChunkBytes = 4 << 20
+)
 
 var errChunkFull = errors.New("target id chunk full")
 
@@ -55,17 +58,20 @@ func (t *targetIDs) load(ctx context.Context, min, exclude bson.RawValue) error 
 	err := retryTransient(ctx, func(ctx context.Context) error {
 		clear(ids)
 		last, more = bson.RawValue{}, false
+		size := 0
 		err := t.dst.Scan(ctx, t.ns, mongo.Range{Min: min, Max: t.max}, so, func(b mongo.Batch) error {
 			for _, d := range b.Docs {
 				id := d.Lookup("_id")
 				if exclude.Type != 0 && id.Equal(exclude) {
 					continue
 				}
-				if len(ids) == targetIDChunk {
+				if len(ids) == targetIDChunk || size >= targetIDChunkBytes {
 					more = true
 					return errChunkFull
 				}
-				ids[idKey(id)] = struct{}{}
+				key := idKey(id)
+				ids[key] = struct{}{}
+				size += len(key)
 				last = id
 			}
 			return nil

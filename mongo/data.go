@@ -8,6 +8,7 @@ import (
 	"go.mongodb.org/mongo-driver/v2/bson"
 	driver "go.mongodb.org/mongo-driver/v2/mongo"
 	"go.mongodb.org/mongo-driver/v2/mongo/options"
+	xdriver "go.mongodb.org/mongo-driver/v2/x/mongo/driver"
 
 	"github.com/mlink-dev/mlink"
 )
@@ -191,6 +192,16 @@ func (c *Client) Insert(ctx context.Context, ns mlink.Namespace, docs []bson.Raw
 func reachedNetwork(err error) bool {
 	var se driver.ServerError
 	return errors.As(err, &se) || driver.IsNetworkError(err)
+}
+
+// IsPoolCleared reports an operation that never ran because its
+// connection pool was cleared while it waited for a connection (another
+// operation on the pool hit a network error): running it again is safe.
+// The driver returns it unlabelled to operations it does not retry itself
+// (commands such as create), so IsTransient misses it.
+func IsPoolCleared(err error) bool {
+	var pe xdriver.RetryablePoolError
+	return errors.As(err, &pe) && pe.Retryable()
 }
 
 func cloneValue(v bson.RawValue) bson.RawValue {
