@@ -11,8 +11,8 @@ import (
 )
 
 // A resumed partition holds at most targetIDChunk target _ids, and about
-// targetIDChunkBytes of them, in memory at once.
-const (
+// targetIDChunkBytes of them, in memory at once (variables for tests).
+var (
 	targetIDChunk      = 50_000
 	targetIDChunkBytes = 4 << 20
 )
