@@ -15,9 +15,6 @@ import (
 	"github.com/mlink-dev/mlink/mongosim/mongoerr"
 )
 
-// ConversionFailure is MongoDB's error code for a failed $convert.
-const ConversionFailure = 241
-
 func init() {
 	registerNary(1, 1, func(_ string, v []bsoncore.Value) (bsoncore.Value, error) {
 		return bsonkit.String(TypeName(v[0].Type)), nil
@@ -110,7 +107,7 @@ func (c convertExpr) Eval(ctx *Ctx) (bsoncore.Value, error) {
 	out, err := convertValue(in, target)
 	if err != nil {
 		if c.onError != nil {
-			if me, ok := err.(*mongoerr.Error); ok && me.Code == ConversionFailure {
+			if me, ok := err.(*mongoerr.Error); ok && me.Code == mongoerr.ConversionFailure {
 				return c.onError.Eval(ctx)
 			}
 		}
@@ -143,7 +140,7 @@ func targetType(v bsoncore.Value) (bsoncore.Type, error) {
 }
 
 func convFail(format string, args ...any) error {
-	return mongoerr.New(ConversionFailure, format, args...)
+	return mongoerr.New(mongoerr.ConversionFailure, format, args...)
 }
 
 func unsupported(in bsoncore.Value, to bsoncore.Type) error {

@@ -108,6 +108,7 @@ const (
 	ProtocolError                   = 17
 	FailPointSetFailed              = 266
 	Location50985                   = 50985 // failCommand closeConnection
+	ConversionFailure               = 241   // $convert / $toInt ... failed
 )
 
 // Session and transaction codes.
@@ -156,6 +157,7 @@ var names = map[int32]string{
 	AmbiguousIndexKeyPattern: "AmbiguousIndexKeyPattern", CannotConvertIndexToUnique: "CannotConvertIndexToUnique",
 	TransactionTooOld: "TransactionTooOld", OperationNotSupportedInTransaction: "OperationNotSupportedInTransaction",
 	LockTimeout: "LockTimeout", IncompleteTransactionHistory: "IncompleteTransactionHistory",
+	ConversionFailure: "ConversionFailure",
 }
 
 // Name returns MongoDB's codeName for code, or "Location<code>" as mongod
