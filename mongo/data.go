@@ -65,6 +65,10 @@ type ScanOptions struct {
 	Projection bson.D // nil for whole documents
 }
 
+// maxBatchBytes is the most a server puts in one cursor batch (16 MiB of
+// documents; a single larger document travels alone).
+const maxBatchBytes = 16 << 20
+
 // Scan reads ns over r in _id index order (or natural order) and calls fn
 // for every cursor batch. The scan walks the _id index with min/max bounds,
 // which covers every BSON type bracket in order — unlike $gte/$lt, which
@@ -114,7 +118,10 @@ func (c *Client) Scan(ctx context.Context, ns mlink.Namespace, r Range, so ScanO
 	}
 	for cur.Next(ctx) {
 		if slab == nil {
-			slab = make([]byte, 0, len(cur.Current)*(cur.RemainingBatchLength()+1))
+			// Size the slab from the first document, but never beyond what
+			// one server batch can hold: a large document followed by
+			// small ones must not reserve batch-length times its size.
+			slab = make([]byte, 0, min(len(cur.Current)*(cur.RemainingBatchLength()+1), maxBatchBytes))
 		}
 		slab = append(slab, cur.Current...)
 		ends = append(ends, len(slab))
