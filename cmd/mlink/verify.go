@@ -67,7 +67,12 @@ until finalize (unique indexes built non-unique, TTL expiry disabled).
 Time series collections are listed as not compared.
 
 Exit code: 0 equal, 1 different, 2 the comparison could not be made.`,
-		Args: cobra.NoArgs,
+		Args: func(cmd *cobra.Command, args []string) error {
+			if err := cobra.NoArgs(cmd, args); err != nil {
+				return &exitCodeError{code: exitError, err: err}
+			}
+			return nil
+		},
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			err := runVerify(cmd, a, &f)
 			if err != nil && !errors.Is(err, errDifferent) {
@@ -76,6 +81,11 @@ Exit code: 0 equal, 1 different, 2 the comparison could not be made.`,
 			return err
 		},
 	}
+	// A usage mistake is an error like any other: exit 2, never 1 (which
+	// would read as "different").
+	cmd.SetFlagErrorFunc(func(_ *cobra.Command, err error) error {
+		return &exitCodeError{code: exitError, err: err}
+	})
 	fl := cmd.Flags()
 	fl.StringVar(&f.source, "source", "", "source replica set connection string (env "+envSource+")")
 	fl.StringVar(&f.target, "target", "", "target replica set connection string (env "+envTarget+")")

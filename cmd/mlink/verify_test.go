@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"fmt"
 	"strings"
 	"testing"
 
@@ -14,25 +13,21 @@ import (
 	"github.com/mlink-dev/mlink/mongosim/simtest"
 )
 
-// runVerifyCLI runs "mlink verify args…" the way run does: the command's
-// error printed scrubbed on stderr, the exit code from exitCodeOf.
+// runVerifyCLI runs "mlink verify args…" through run, as main does.
 func runVerifyCLI(t *testing.T, env map[string]string, args ...string) (code int, stdout, stderr string) {
 	t.Helper()
 	a := newApp()
 	a.getenv = func(k string) string { return env[k] }
 	var out, errOut bytes.Buffer
 	a.stdout, a.stderr = &out, &errOut
-	cmd := newVerifyCmd(a)
-	cmd.SetArgs(args)
-	cmd.SetOut(&out)
-	cmd.SetErr(&errOut)
-	cmd.SilenceUsage, cmd.SilenceErrors = true, true
-	err := cmd.ExecuteContext(context.Background())
-	if err != nil {
-		fmt.Fprintln(&errOut, "Error:", a.redactor.String(err.Error()))
-	}
-	return exitCodeOf(err), out.String(), errOut.String()
+	code = run(context.Background(), append([]string{"verify"}, args...), a)
+	return code, out.String(), errOut.String()
 }
+
+// quickClose shortens the driver's heartbeat so closing a client never waits
+// long: a streaming hello that starts just as the client disconnects is not
+// cancelled, and runs for a heartbeat interval (10 s by default).
+func quickClose(uri string) string { return uri + "&heartbeatFrequencyMS=500" }
 
 // noLeaks checks, after every other cleanup of the test, that no goroutine
 // it started is left.
@@ -55,6 +50,9 @@ func TestVerifyCLIErrorsExit2(t *testing.T) {
 		{"no target", nil, map[string]string{envSource: "mongodb://h"}, "--target (or MLINK_TARGET_URI) is required"},
 		{"bad filter", []string{"--source", "mongodb://h", "--target", "mongodb://h", "--include", "nodot"}, nil, "invalid namespace filter"},
 		{"bad max-diffs", []string{"--source", "mongodb://h", "--target", "mongodb://h", "--max-diffs", "-1"}, nil, "--max-diffs -1"},
+		{"bad parallel", []string{"--source", "mongodb://h", "--target", "mongodb://h", "--parallel", "0"}, nil, "--parallel 0"},
+		{"unknown flag", []string{"--bogus"}, nil, "unknown flag: --bogus"},
+		{"stray argument", []string{"extra"}, nil, `unknown command "extra"`},
 		{"bad URI", []string{"--source", "mongodb://admin:" + secret + "@h:27017/?connectTimeoutMS=abc", "--target", "mongodb://h"}, nil, "source URI mongodb://admin:xxxxx@h:27017"},
 		{"unreachable", []string{
 			"--source", "mongodb://admin:" + secret + "@127.0.0.1:1/?serverSelectionTimeoutMS=300&directConnection=true",
@@ -82,7 +80,7 @@ func TestVerifyCLIEqualAndDifferent(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	env := map[string]string{envSource: src.URI(), envTarget: dst.URI()}
+	env := map[string]string{envSource: quickClose(src.URI()), envTarget: quickClose(dst.URI())}
 	code, stdout, stderr := runVerifyCLI(t, env)
 	if code != 0 || stderr != "" || !strings.Contains(stdout, "EQUAL: 1 namespaces, 1 equal") || !strings.Contains(stdout, "= app.v: equal (view)") {
 		t.Fatalf("equal: code %d\nstdout %s\nstderr %s", code, stdout, stderr)
@@ -115,5 +113,54 @@ func TestVerifyCLIEqualAndDifferent(t *testing.T) {
 	}
 	if code != 1 || rep.Equal || len(rep.Namespaces) != 2 || rep.Namespaces[1].NS != "app.w" || rep.Namespaces[1].Status != "missingOnTarget" {
 		t.Fatalf("--json: code %d %s", code, stdout)
+	}
+}
+
+func TestVerifyCLIDocumentDiffsAndFlags(t *testing.T) {
+	noLeaks(t)
+	src, dst := simtest.StartPair(t)
+	ctx := context.Background()
+	for i, uri := range []string{src.URI(), dst.URI()} {
+		db := simtest.Client(t, uri).Database("shop")
+		docs := []any{
+			bson.D{{Key: "_id", Value: 1}, {Key: "sku", Value: "a"}},
+			bson.D{{Key: "_id", Value: 2}, {Key: "sku", Value: "b"}, {Key: "qty", Value: 5}},
+		}
+		if i == 1 { // the target has the fields of _id 2 in another order
+			docs[1] = bson.D{{Key: "_id", Value: 2}, {Key: "qty", Value: 5}, {Key: "sku", Value: "b"}}
+		}
+		if _, err := db.Collection("items").InsertMany(ctx, docs); err != nil {
+			t.Fatal(err)
+		}
+		ttl := int32(3600)
+		if i == 1 {
+			ttl = 2147483647 // as mlink builds it during a sync
+		}
+		if err := db.RunCommand(ctx, bson.D{{Key: "createIndexes", Value: "items"}, {Key: "indexes", Value: bson.A{
+			bson.D{{Key: "key", Value: bson.D{{Key: "at", Value: 1}}}, {Key: "name", Value: "at_1"}, {Key: "expireAfterSeconds", Value: ttl}},
+		}}}).Err(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	env := map[string]string{envSource: quickClose(src.URI()), envTarget: quickClose(dst.URI())}
+	t.Log("setup done")
+	code, stdout, _ := runVerifyCLI(t, env)
+	t.Log("verify 1 done")
+	for _, want := range []string{
+		"shop.items (collection): different\n",
+		"  index \"at_1\": different\n    expireAfterSeconds: source 3600, target 2147483647\n",
+		"  documents: 2 on both sides\n",
+		"  different (1):\n    _id {\"$numberInt\":\"2\"}\n",
+	} {
+		if code != 1 || !strings.Contains(stdout, want) {
+			t.Fatalf("code %d, output lacks %q:\n%s", code, want, stdout)
+		}
+	}
+	// --in-progress accepts the disabled TTL; the field order still differs.
+	code, stdout, _ = runVerifyCLI(t, env, "--in-progress", "--max-diffs", "0")
+	t.Log("verify 2 done")
+	if code != 1 || strings.Contains(stdout, "at_1") || strings.Contains(stdout, "_id {") ||
+		!strings.Contains(stdout, "_id ranges: 1 of 1 differ") || !strings.Contains(stdout, "sync in progress") {
+		t.Fatalf("--in-progress --max-diffs 0: code %d\n%s", code, stdout)
 	}
 }
