@@ -90,7 +90,7 @@ func TestRecoversFromAbruptStopsAnywhere(t *testing.T) {
 		e.crash(eng)
 		eng = e.restartEngine(t)
 		if s := eng.Status(ctx).State; s != mlink.StateRunning {
-			t.Fatalf("after crash %d the engine recovered as %s, want running", i, s)
+			t.Fatalf("after crash %d the engine recovered as %s, want running (error: %s)", i, s, eng.Status(ctx).Error)
 		}
 	}
 	t.Cleanup(func() { _ = eng.Close(context.Background()) })

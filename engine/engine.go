@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"log/slog"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/mlink-dev/mlink"
@@ -35,6 +36,8 @@ type Config struct {
 	Redactor           *mlink.Redactor
 }
 
+var errAborted = errors.New("engine aborted")
+
 // Engine runs one sync at a time against one target.
 type Engine struct {
 	cfg      Config
@@ -59,6 +62,7 @@ type Engine struct {
 	bg       context.Context    // lives as long as the engine
 	bgStop   context.CancelFunc
 	wg       sync.WaitGroup
+	aborted  atomic.Bool // Abort: behave like a dead process, persist nothing
 }
 
 // New connects to both sides, takes the target's lease and recovers the
@@ -191,7 +195,9 @@ func (e *Engine) keepLease() {
 // so nothing more reaches the target (no final checkpoint), the lease is
 // not released. Tests use it to prove recovery from any point.
 func (e *Engine) Abort() {
-	e.closeClients(context.Background())
+	e.aborted.Store(true)
+	_ = e.dst.Close(context.Background()) // target first: nothing more is written
+	_ = e.src.Close(context.Background())
 	e.bgStop()
 	e.mu.Lock()
 	done := e.runDone
@@ -231,6 +237,9 @@ func (e *Engine) setInfo(info string) {
 
 // saveCheckpoint persists the run document with the current state.
 func (e *Engine) saveCheckpoint(ctx context.Context, mutate func(cp *mlink.SyncCheckpoint)) error {
+	if e.aborted.Load() {
+		return errAborted
+	}
 	e.mu.Lock()
 	if mutate != nil {
 		mutate(&e.cp)
@@ -248,6 +257,9 @@ func (e *Engine) saveCheckpoint(ctx context.Context, mutate func(cp *mlink.SyncC
 
 // fail moves to failed with err, stopping the background run.
 func (e *Engine) fail(err error) {
+	if e.aborted.Load() {
+		return
+	}
 	msg := e.cfg.Redactor.String(err.Error())
 	e.mu.Lock()
 	e.errMsg = msg

@@ -84,6 +84,9 @@ func StartWriter(ctx context.Context, c *mongo.Client, o WriterOptions) *Writer 
 					err = crudStep(ctx, coll, r, o.Keys)
 				}
 				if err != nil && ctx.Err() == nil {
+					if transient(err) {
+						continue // connections cut under us (fault tests): carry on
+					}
 					w.fail(err)
 					return
 				}
@@ -119,6 +122,16 @@ func (w *Writer) Err() error {
 	w.errMu.Lock()
 	defer w.errMu.Unlock()
 	return w.err
+}
+
+// transient reports errors a client sees when its connections are cut or
+// the primary steps down; the workload goes on after them.
+func transient(err error) bool {
+	if mongo.IsNetworkError(err) || mongo.IsTimeout(err) {
+		return true
+	}
+	var le mongo.LabeledError
+	return errors.As(err, &le) && (le.HasErrorLabel("RetryableWriteError") || le.HasErrorLabel("TransientTransactionError"))
 }
 
 func crudStep(ctx context.Context, coll *mongo.Collection, r *rand.Rand, keys int) error {
