@@ -53,7 +53,8 @@ func mixedID(i int) any {
 }
 
 // resumeDataset writes 200,000 documents in two collections: one keyed by
-// integers, one by mixed _id types (MinKey and MaxKey included).
+// integers with a secondary index, one by mixed _id types (MinKey and
+// MaxKey included).
 func resumeDataset(t *testing.T, e *Env, rng *rand.Rand) int64 {
 	t.Helper()
 	const plain, mixed = 150_000, 50_000
@@ -66,6 +67,9 @@ func resumeDataset(t *testing.T, e *Env, rng *rand.Rand) int64 {
 		docs = append(docs, bson.D{{Key: "_id", Value: int64(i)}, {Key: "n", Value: i}, {Key: "s", Value: string(pad)}})
 	}
 	insertBatches(t, e.SrcColl("resume", "plain"), docs, 5000)
+	// An index to build, so that some cuts land while indexes are built.
+	_, err := e.SrcColl("resume", "plain").Indexes().CreateOne(context.Background(), mongoIndex{Keys: bson.D{{Key: "n", Value: 1}}})
+	mustExec(t, err)
 	docs = docs[:0]
 	docs = append(docs, bson.D{{Key: "_id", Value: bson.MinKey{}}, {Key: "n", Value: -1}},
 		bson.D{{Key: "_id", Value: bson.MaxKey{}}, {Key: "n", Value: -2}})
