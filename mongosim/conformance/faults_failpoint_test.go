@@ -42,7 +42,7 @@ func (l *commandLog) count(name string) int {
 func appClient(t *testing.T, appName string, opts ...*options.ClientOptions) (*mongo.Client, *commandLog) {
 	t.Helper()
 	log := &commandLog{}
-	o := options.Client().ApplyURI(suite.uri).SetAppName(appName).SetTimeout(30 * time.Second).
+	o := options.Client().ApplyURI(suite.uri).SetAppName(appName).SetTimeout(30 * time.Second).SetHeartbeatInterval(simtest.HeartbeatInterval).
 		SetMonitor(&event.CommandMonitor{Started: func(_ context.Context, e *event.CommandStartedEvent) {
 			log.mu.Lock()
 			log.names = append(log.names, e.CommandName)

@@ -53,10 +53,16 @@ func StartPair(t testing.TB) (source, target *mongosim.Server) {
 	return Start(t, mongosim.Options{ReplSetName: "rs0"}), Start(t, mongosim.Options{ReplSetName: "rs1"})
 }
 
+// HeartbeatInterval is the monitoring interval of test clients. The Go
+// driver's Disconnect can wait for an in-flight streaming hello, which a
+// server holds for up to this long when nothing changes; the driver's
+// minimum keeps test teardown fast.
+const HeartbeatInterval = 500 * time.Millisecond
+
 // Client connects to uri; the client is disconnected by t.Cleanup.
 func Client(t testing.TB, uri string) *mongo.Client {
 	t.Helper()
-	c, err := mongo.Connect(options.Client().ApplyURI(uri).SetTimeout(30 * time.Second))
+	c, err := mongo.Connect(options.Client().ApplyURI(uri).SetTimeout(30 * time.Second).SetHeartbeatInterval(HeartbeatInterval))
 	if err != nil {
 		t.Fatalf("simtest: connect %s: %v", uri, err)
 	}
