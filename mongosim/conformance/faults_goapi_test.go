@@ -416,4 +416,3 @@ func appClientURI(t *testing.T, uri, appName string, opts ...*options.ClientOpti
 	t.Cleanup(func() { _ = c.Disconnect(context.Background()) })
 	return c, log
 }
-
