@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"runtime"
 	"strconv"
 	"strings"
 	"time"
@@ -30,6 +31,7 @@ type CopierRun struct {
 	Docs    int64 // documents the copier reports it sent
 	// CPU time during the run: the copier's, and the two servers'.
 	CPU, SourceCPU, TargetCPU time.Duration
+	Load                      float64 // the machine's 1-minute load average at the end of the run
 }
 
 // CloneReport is the clone benchmark's outcome.
@@ -41,6 +43,7 @@ type CloneReport struct {
 	BestRaw    CopierRun
 	Mlink      CopierRun
 	Ratio      float64 // mlink wall / best raw wall
+	CPURatio   float64 // mlink's CPU time / the best raw run's (copier process only)
 	SourcePeak int64   // server processes' peak RSS over the whole run
 	TargetPeak int64
 }
@@ -135,7 +138,7 @@ func RunCloneBench(ctx context.Context, cfg CloneConfig) (*CloneReport, error) {
 			}
 			run := CopierRun{Copier: c.name, Workers: c.workers, Round: round, Wall: res.Wall, MaxRSS: res.MaxRSS,
 				Docs: reportedDocs(res.Stdout), CPU: res.CPU,
-				SourceCPU: serverCPU(src) - srcCPU, TargetCPU: serverCPU(dst) - dstCPU}
+				SourceCPU: serverCPU(src) - srcCPU, TargetCPU: serverCPU(dst) - dstCPU, Load: LoadAverage()}
 			got, err := TakeFingerprint(ctx, dstC, cfg.Dataset.DB)
 			if err != nil {
 				return nil, err
@@ -157,6 +160,7 @@ func RunCloneBench(ctx context.Context, cfg CloneConfig) (*CloneReport, error) {
 		}
 	}
 	rep.Ratio = rep.Mlink.Wall.Seconds() / rep.BestRaw.Wall.Seconds()
+	rep.CPURatio = rep.Mlink.CPU.Seconds() / rep.BestRaw.CPU.Seconds()
 	_, rep.SourcePeak, _ = src.Memory()
 	_, rep.TargetPeak, _ = dst.Memory()
 	return rep, nil
@@ -206,16 +210,27 @@ func (r *CloneReport) WriteTable(w io.Writer) {
 	d := r.Dataset
 	fmt.Fprintf(w, "\nClone benchmark: %d documents (%.0f MB of BSON, ~%d B each) in %d collections, source and target mongosim in their own processes\n",
 		d.Docs, float64(r.DataBytes)/1e6, d.DocBytes, d.Colls)
-	fmt.Fprintf(w, "%-6s %-7s %-5s %10s %10s %8s %14s %22s\n", "copier", "workers", "round", "wall", "docs/s", "MB/s", "peak RSS (MB)", "CPU s copier/src/dst")
+	fmt.Fprintf(w, "%-6s %-7s %-5s %10s %10s %8s %14s %22s %6s\n", "copier", "workers", "round", "wall", "docs/s", "MB/s", "peak RSS (MB)", "CPU s copier/src/dst", "load")
+	maxLoad := 0.0
 	for _, run := range r.Runs {
-		fmt.Fprintf(w, "%-6s %-7s %-5d %10s %10.0f %8.1f %14.1f %10.1f/%.1f/%.1f\n", run.Copier, workersLabel(run.Workers), run.Round,
+		fmt.Fprintf(w, "%-6s %-7s %-5d %10s %10.0f %8.1f %14.1f %10.1f/%.1f/%.1f %6.1f\n", run.Copier, workersLabel(run.Workers), run.Round,
 			run.Wall.Round(time.Millisecond), float64(d.Docs)/run.Wall.Seconds(), float64(r.DataBytes)/1e6/run.Wall.Seconds(), mb(run.MaxRSS),
-			run.CPU.Seconds(), run.SourceCPU.Seconds(), run.TargetCPU.Seconds())
+			run.CPU.Seconds(), run.SourceCPU.Seconds(), run.TargetCPU.Seconds(), run.Load)
+		maxLoad = max(maxLoad, run.Load)
 	}
 	fmt.Fprintf(w, "best raw baseline: %d workers, %s; mlink: %s\n", r.BestRaw.Workers, r.BestRaw.Wall.Round(time.Millisecond), r.Mlink.Wall.Round(time.Millisecond))
-	fmt.Fprintf(w, "mlink / raw wall time = %.2fx (goal <= 1.25x: %s)\n", r.Ratio, verdict(r.Ratio <= 1.25))
+	fmt.Fprintf(w, "mlink / raw wall time = %.2fx (goal <= 1.25x: %s); copier CPU time %.2fx\n", r.Ratio, verdict(r.Ratio <= 1.25), r.CPURatio)
 	fmt.Fprintf(w, "mlink peak RSS = %.1f MB (goal <= 300 MB: %s)\n", mb(r.Mlink.MaxRSS), verdict(r.Mlink.MaxRSS <= 300<<20))
 	fmt.Fprintf(w, "servers' peak RSS: source %.0f MB, target %.0f MB\n", mb(r.SourcePeak), mb(r.TargetPeak))
+	warnBusy(w, maxLoad)
+}
+
+// warnBusy flags results taken while other work loaded the machine: the
+// benchmark itself keeps about NumCPU+1 runnable threads at most.
+func warnBusy(w io.Writer, maxLoad float64) {
+	if cpus := runtime.NumCPU(); maxLoad > float64(cpus)+1 {
+		fmt.Fprintf(w, "WARNING: load average reached %.1f on %d CPUs: other work shared the machine, so wall times (and their ratio) are unreliable; CPU seconds are less affected\n", maxLoad, cpus)
+	}
 }
 
 func verdict(ok bool) string {

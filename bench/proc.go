@@ -254,6 +254,22 @@ func (t *tailBuffer) String() string {
 	return string(t.buf)
 }
 
+// LoadAverage is the machine's 1-minute load average (0 if unreadable).
+// Benchmarks record it: on a machine busy with other work, wall times
+// say more about the neighbours than about the programs measured.
+func LoadAverage() float64 {
+	b, err := os.ReadFile("/proc/loadavg")
+	if err != nil {
+		return 0
+	}
+	f := strings.Fields(string(b))
+	if len(f) == 0 {
+		return 0
+	}
+	v, _ := strconv.ParseFloat(f[0], 64)
+	return v
+}
+
 // StartCPUProfile profiles this process into path until the returned
 // function is called (the children's -cpuprofile flag).
 func StartCPUProfile(path string) (stop func(), err error) {

@@ -44,6 +44,7 @@ type ApplierRun struct {
 	Wall    time.Duration // process start → exit
 	MaxRSS  int64
 	CPU     time.Duration
+	Load    float64 // the machine's 1-minute load average at the end of the run
 }
 
 // Rate is events applied per second.
@@ -59,6 +60,7 @@ type LagStep struct {
 	// over what the machine's cores could give in the step.
 	WriterCPU, SourceCPU, TargetCPU, MlinkCPU time.Duration
 	Busy                                      float64
+	Load                                      float64 // 1-minute load average at the end of the step
 }
 
 // ReplReport is the replication benchmark's outcome.
@@ -179,7 +181,7 @@ func RunReplBench(ctx context.Context, cfg ReplConfig) (*ReplReport, error) {
 			if err != nil {
 				return nil, err
 			}
-			run := ApplierRun{Applier: a.name, Round: round, Wall: res.Wall, MaxRSS: res.MaxRSS, CPU: res.CPU}
+			run := ApplierRun{Applier: a.name, Round: round, Wall: res.Wall, MaxRSS: res.MaxRSS, CPU: res.CPU, Load: LoadAverage()}
 			if run.Events, run.Elapsed, err = parseApplied(res.Stdout); err != nil {
 				return nil, fmt.Errorf("%s: %w", a.name, err)
 			}
@@ -269,6 +271,7 @@ func runLagTest(ctx context.Context, cfg ReplConfig, rep *ReplReport, bin string
 		mu.Unlock()
 		cpu1 := stepCPU(src, dst, p)
 		st.WriterCPU, st.SourceCPU, st.TargetCPU, st.MlinkCPU = cpu1[0]-cpu0[0], cpu1[1]-cpu0[1], cpu1[2]-cpu0[2], cpu1[3]-cpu0[3]
+		st.Load = LoadAverage()
 		st.Busy = (st.WriterCPU + st.SourceCPU + st.TargetCPU + st.MlinkCPU).Seconds() / (float64(runtime.NumCPU()) * to.Sub(from).Seconds())
 		rep.Steps = append(rep.Steps, st)
 		logf("lag step %d: %.0f ops/s asked, %.0f achieved: lag p50 %s p99 %s max %s (%d samples); CPU busy %.0f%%", i+1, st.Target, st.Achieved,
@@ -365,22 +368,27 @@ func parseApplied(stdout string) (int64, time.Duration, error) {
 func (r *ReplReport) WriteTable(w io.Writer) {
 	fmt.Fprintf(w, "\nReplication benchmark: base %d documents of ~%d B in %d collections on both sides, backlog of %d operations (25%% insert, 55%% update, 20%% delete)\n",
 		r.Base.Docs, r.Base.DocBytes, r.Base.Colls, r.BacklogOps)
-	fmt.Fprintf(w, "%-7s %-5s %8s %10s %12s %14s %8s\n", "applier", "round", "events", "elapsed", "events/s", "peak RSS (MB)", "CPU s")
+	fmt.Fprintf(w, "%-7s %-5s %8s %10s %12s %14s %8s %6s\n", "applier", "round", "events", "elapsed", "events/s", "peak RSS (MB)", "CPU s", "load")
+	maxLoad := 0.0
 	for _, run := range r.Runs {
-		fmt.Fprintf(w, "%-7s %-5d %8d %10s %12.0f %14.1f %8.1f\n", run.Applier, run.Round, run.Events,
-			run.Elapsed.Round(time.Millisecond), run.Rate(), mb(run.MaxRSS), run.CPU.Seconds())
+		fmt.Fprintf(w, "%-7s %-5d %8d %10s %12.0f %14.1f %8.1f %6.1f\n", run.Applier, run.Round, run.Events,
+			run.Elapsed.Round(time.Millisecond), run.Rate(), mb(run.MaxRSS), run.CPU.Seconds(), run.Load)
+		maxLoad = max(maxLoad, run.Load)
 	}
-	fmt.Fprintf(w, "mlink / raw apply rate = %.2fx (goal >= 0.8x: %s)\n", r.Ratio, verdict(r.Ratio >= 0.8))
+	fmt.Fprintf(w, "mlink / raw apply rate = %.2fx (goal >= 0.8x: %s); CPU per event %.2fx\n", r.Ratio, verdict(r.Ratio >= 0.8),
+		(r.Mlink.CPU.Seconds()/float64(r.Mlink.Events))/(r.BestRaw.CPU.Seconds()/float64(r.BestRaw.Events)))
+	defer func() { warnBusy(w, maxLoad) }()
 	if len(r.Steps) == 0 {
 		return
 	}
 	fmt.Fprintf(w, "\nLag test (mlink live; lag sampled every 100 ms as wall time since the source last had nothing unapplied)\n")
-	fmt.Fprintf(w, "%12s %10s %8s %9s %9s %9s %6s %30s\n", "asked ops/s", "achieved", "samples", "p50", "p99", "max", "busy",
-		"CPU s writer/src/dst/mlink")
+	fmt.Fprintf(w, "%12s %10s %8s %9s %9s %9s %6s %30s %6s\n", "asked ops/s", "achieved", "samples", "p50", "p99", "max", "busy",
+		"CPU s writer/src/dst/mlink", "load")
 	for _, s := range r.Steps {
-		fmt.Fprintf(w, "%12.0f %10.0f %8d %9s %9s %9s %5.0f%% %12.1f/%.1f/%.1f/%.1f\n", s.Target, s.Achieved, s.Lag.Samples,
+		fmt.Fprintf(w, "%12.0f %10.0f %8d %9s %9s %9s %5.0f%% %12.1f/%.1f/%.1f/%.1f %6.1f\n", s.Target, s.Achieved, s.Lag.Samples,
 			s.Lag.P50.Round(time.Millisecond), s.Lag.P99.Round(time.Millisecond), s.Lag.Max.Round(time.Millisecond), 100*s.Busy,
-			s.WriterCPU.Seconds(), s.SourceCPU.Seconds(), s.TargetCPU.Seconds(), s.MlinkCPU.Seconds())
+			s.WriterCPU.Seconds(), s.SourceCPU.Seconds(), s.TargetCPU.Seconds(), s.MlinkCPU.Seconds(), s.Load)
+		maxLoad = max(maxLoad, s.Load)
 	}
 	if s := r.Sustained; s != nil {
 		fmt.Fprintf(w, "highest sustained rate with p99 lag < 1 s: %.0f ops/s achieved (%.0f asked)\n", s.Achieved, s.Target)
