@@ -100,8 +100,35 @@ func (s *Server) recordWrite(req *request, e oplogEntry) {
 			req.txn.record(e)
 			return
 		}
+		if req.batchWrites {
+			req.wrote = true
+			if !s.opts.Standalone {
+				if ce, err := fromOplog(&e); err != nil {
+					s.log.Error("oplog entry not recorded", "op", e.Op, "ns", e.NS, "err", err)
+				} else {
+					req.pending = append(req.pending, ce)
+				}
+			}
+			return
+		}
 	}
 	s.appendHistory(&e)
+	s.writes.broadcast()
+}
+
+// flushWrites appends a command's buffered oplog entries to the history
+// in one call, so readers wake once per command rather than once per
+// document. The caller still holds s.mu for writing.
+func (s *Server) flushWrites(req *request) {
+	if !req.wrote {
+		return
+	}
+	if len(req.pending) > 0 {
+		if err := s.repl.history.Append(req.pending...); err != nil {
+			s.log.Error("oplog entries not recorded", "n", len(req.pending), "err", err)
+		}
+	}
+	req.pending, req.wrote = nil, false
 	s.writes.broadcast()
 }
 

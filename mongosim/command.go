@@ -265,6 +265,10 @@ func (s *Server) callHandler(ctx context.Context, req *request, cmd *command) (b
 	case lockWrite:
 		s.mu.Lock()
 		defer s.mu.Unlock()
+		// The command's oplog entries reach the history together, under
+		// the lock (clock.go).
+		req.batchWrites = true
+		defer s.flushWrites(req)
 	}
 	if err := s.checkInterrupted(req); err != nil {
 		return nil, err

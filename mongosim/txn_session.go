@@ -37,6 +37,12 @@ type reqSession struct {
 	hasTxnNumber bool
 	// txn is set while the command runs inside a multi-document transaction.
 	txn *txnState
+
+	// batchWrites: the command holds the write lock and its oplog entries
+	// wait in pending until flushWrites appends them in one go.
+	batchWrites bool
+	wrote       bool
+	pending     []*changestream.Entry
 }
 
 // readSession reads lsid and txnNumber once per request.

@@ -46,8 +46,9 @@ func FromOplog(w OplogWrite) (*Entry, error) {
 		PrePostImages: w.PrePostImages, View: w.View,
 	}
 	if w.UI != nil {
-		u := UUID(*w.UI)
-		e.UUID = &u
+		// Shared, not copied: the server never changes a recorded UUID,
+		// and one insert command's entries all point at the same one.
+		e.UUID = (*UUID)(w.UI)
 	}
 	if w.Op != "n" {
 		db, coll, ok := strings.Cut(w.NS, ".")
