@@ -85,14 +85,11 @@ func handleAggregate(ctx context.Context, req *request) (bsoncore.Document, erro
 	case !explain:
 		return nil, mongoerr.New(mongoerr.FailedToParse, "The 'cursor' option is required, except for aggregate with the explain argument")
 	}
-	let, err := docArg("aggregate", "let", req.arg("let"))
+	let, err := req.srv.parseLet(req, "aggregate")
 	if err != nil {
 		return nil, err
 	}
-	vars, err := letVars(let)
-	if err != nil {
-		return nil, err
-	}
+	vars := let.vars
 	if isStream, err := changestream.IsChangeStream(stages); err != nil {
 		return nil, err
 	} else if isStream {
@@ -125,22 +122,6 @@ func handleAggregate(ctx context.Context, req *request) (bsoncore.Document, erro
 	}
 	cur := &cursor{ns: ns, remaining: -1, src: &sliceSource{docs: docs}}
 	return s.firstBatchReq(ctx, req, cur, batchSize, false)
-}
-
-// letVars turns a let document into pipeline variables.
-func letVars(let bsoncore.Document) (map[string]bsoncore.Value, error) {
-	if len(let) <= 5 {
-		return nil, nil
-	}
-	elems, err := let.Elements()
-	if err != nil {
-		return nil, mongoerr.New(mongoerr.FailedToParse, "invalid let: %v", err)
-	}
-	vars := make(map[string]bsoncore.Value, len(elems))
-	for _, e := range elems {
-		vars[e.Key()] = e.Value()
-	}
-	return vars, nil
 }
 
 // runAggregate resolves views, then runs the whole pipeline and collects
@@ -254,15 +235,24 @@ type scanIter struct {
 
 func (it *scanIter) Next() (bsoncore.Document, bool, error) {
 	var out bsoncore.Document
+	var merr error
 	it.sc.run(it.c, func(r store.Record) verdict {
 		if it.f != nil {
-			if ok, _ := it.f.match(r.Doc); !ok {
+			ok, _, err := it.f.matchErr(r.Doc)
+			if err != nil {
+				merr = err
+				return leave
+			}
+			if !ok {
 				return take
 			}
 		}
 		out = r.Doc
 		return takeStop
 	})
+	if merr != nil {
+		return nil, false, merr
+	}
 	return out, out != nil, nil
 }
 
@@ -283,7 +273,7 @@ func (s *Server) findOnView(ctx context.Context, req *request, view *store.Colle
 		stages = append(stages, bsonkit.D("$limit", bsonkit.Int64(a.limit)))
 	}
 	s.mu.RLock()
-	docs, err := s.runAggregateIn(ctx, req.st(), req.db, view.Name, false, stages, nil)
+	docs, err := s.runAggregateIn(ctx, req.st(), req.db, view.Name, false, stages, a.let.vars)
 	s.mu.RUnlock()
 	if err != nil {
 		return nil, err

@@ -67,12 +67,21 @@ func handleCount(ctx context.Context, req *request) (bsoncore.Document, error) {
 			n = c.Count()
 		} else {
 			sc := scanner{plan: planScan(f, nil, req.arg("hint"))}
+			var merr error
 			sc.run(c, func(r store.Record) verdict {
-				if ok, _ := f.match(r.Doc); ok {
+				ok, _, err := f.matchErr(r.Doc)
+				if err != nil {
+					merr = err
+					return leave
+				}
+				if ok {
 					n++
 				}
 				return take
 			})
+			if merr != nil {
+				return nil, merr
+			}
 		}
 	}
 	n = max(0, n-skip)
@@ -121,13 +130,22 @@ func handleDistinct(ctx context.Context, req *request) (bsoncore.Document, error
 	}
 	if c != nil {
 		sc := scanner{plan: planScan(f, nil, req.arg("hint"))}
+		var merr error
 		sc.run(c, func(r store.Record) verdict {
-			if ok, _ := f.match(r.Doc); ok {
+			ok, _, err := f.matchErr(r.Doc)
+			if err != nil {
+				merr = err
+				return leave
+			}
+			if ok {
 				// An array at the end of the path contributes its elements.
 				vals = append(vals, query.Lookup(r.Doc, key)...)
 			}
 			return take
 		})
+		if merr != nil {
+			return nil, merr
+		}
 	}
 	// mongod collects into a set ordered by BSON comparison.
 	slices.SortStableFunc(vals, bsonkit.Compare)

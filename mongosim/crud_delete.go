@@ -36,6 +36,10 @@ func handleDelete(_ context.Context, req *request) (bsoncore.Document, error) {
 	if err != nil {
 		return nil, err
 	}
+	let, err := req.srv.parseLet(req, "delete")
+	if err != nil {
+		return nil, err
+	}
 	if err := checkBatchSize(len(stmts)); err != nil {
 		return nil, err
 	}
@@ -51,7 +55,7 @@ func handleDelete(_ context.Context, req *request) (bsoncore.Document, error) {
 	n := 0
 	for i, st := range stmts {
 		s.stats.delete.Add(1)
-		k, err := s.deleteOne(req, c, st)
+		k, err := s.deleteOne(req, c, st, let)
 		n += k
 		if err != nil {
 			werrs.add(i, err)
@@ -65,7 +69,7 @@ func handleDelete(_ context.Context, req *request) (bsoncore.Document, error) {
 
 // deleteOne runs one delete statement {q, limit}; it returns how many
 // documents it removed.
-func (s *Server) deleteOne(req *request, c *store.Collection, st bsoncore.Document) (int, error) {
+func (s *Server) deleteOne(req *request, c *store.Collection, st bsoncore.Document, let *cmdVars) (int, error) {
 	if err := checkStmtFields("delete.deletes", st, deleteStmtFields); err != nil {
 		return 0, err
 	}
@@ -88,7 +92,7 @@ func (s *Server) deleteOne(req *request, c *store.Collection, st bsoncore.Docume
 	if limit != 0 && limit != 1 {
 		return 0, mongoerr.New(mongoerr.FailedToParse, "The limit field in delete objects must be 0 or 1. Got %d", limit)
 	}
-	f, err := compileFilter(q)
+	f, err := compileFilterVars(q, let)
 	if err != nil {
 		return 0, err
 	}
@@ -99,7 +103,10 @@ func (s *Server) deleteOne(req *request, c *store.Collection, st bsoncore.Docume
 	if err := checkHint(c, hint); err != nil {
 		return 0, err
 	}
-	rids := matchingRecords(c, f, nil, hint, int(limit))
+	rids, err := matchingRecords(c, f, nil, hint, int(limit))
+	if err != nil {
+		return 0, err
+	}
 	uuid := c.UUID
 	for _, r := range rids {
 		old := c.Delete(r.RID)
@@ -113,12 +120,19 @@ func (s *Server) deleteOne(req *request, c *store.Collection, st bsoncore.Docume
 }
 
 // matchingRecords returns the records matching f in plan order, at most
-// max (0 = all). Collected first so writes never disturb the scan.
-func matchingRecords(c *store.Collection, f *compiledFilter, sort *sortSpec, hint bsoncore.Value, max int) []store.Record {
+// max (0 = all). Collected first so writes never disturb the scan. A
+// runtime error in the filter's $expr fails the statement.
+func matchingRecords(c *store.Collection, f *compiledFilter, sort *sortSpec, hint bsoncore.Value, max int) ([]store.Record, error) {
 	var out []store.Record
+	var merr error
 	sc := scanner{plan: planScan(f, sort, hint)}
 	sc.run(c, func(r store.Record) verdict {
-		if ok, _ := f.match(r.Doc); !ok {
+		ok, _, err := f.matchErr(r.Doc)
+		if err != nil {
+			merr = err
+			return leave
+		}
+		if !ok {
 			return take
 		}
 		out = append(out, r)
@@ -127,13 +141,16 @@ func matchingRecords(c *store.Collection, f *compiledFilter, sort *sortSpec, hin
 		}
 		return take
 	})
+	if merr != nil {
+		return nil, merr
+	}
 	if needsMemorySort(sort) {
 		slices.SortStableFunc(out, func(a, b store.Record) int { return sort.s.Compare(a.Doc, b.Doc) })
 		if max > 0 && len(out) > max {
 			out = out[:max]
 		}
 	}
-	return out
+	return out, nil
 }
 
 // needsMemorySort reports whether sort is not served by the scan order.

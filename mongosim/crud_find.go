@@ -38,6 +38,8 @@ type findArgs struct {
 	// [min, max) in index order, across every type bracket.
 	minID, maxID bsoncore.Value
 	indexBounds  bool
+	// let: the command's variables, for the filter, projection and views.
+	let *cmdVars
 }
 
 func nonNegative(cmd, field string, v bsoncore.Value) (int64, error) {
@@ -63,11 +65,14 @@ func parseFind(req *request) (*findArgs, error) {
 		return nil, err
 	}
 	a := &findArgs{coll: coll, batchSize: -1, hint: req.arg("hint")}
+	if a.let, err = req.srv.parseLet(req, "find"); err != nil {
+		return nil, err
+	}
 	fdoc, err := checkFilterArg("find", "filter", req.arg("filter"))
 	if err != nil {
 		return nil, err
 	}
-	if a.filter, err = compileFilter(fdoc); err != nil {
+	if a.filter, err = compileFilterVars(fdoc, a.let); err != nil {
 		return nil, err
 	}
 	sdoc, err := checkFilterArg("find", "sort", req.arg("sort"))
@@ -83,7 +88,7 @@ func parseFind(req *request) (*findArgs, error) {
 	if err != nil {
 		return nil, err
 	}
-	if a.proj, err = compileProjection(pdoc); err != nil {
+	if a.proj, err = compileProjectionVars(pdoc, a.let); err != nil {
 		return nil, err
 	}
 	if a.skip, err = nonNegative("find", "skip", req.arg("skip")); err != nil {
@@ -276,13 +281,22 @@ type matchedDoc struct {
 // ties keep scan order), then skip, limit and projection.
 func sortedMatches(c *store.Collection, a *findArgs, plan scanPlan) ([]bsoncore.Document, error) {
 	var all []matchedDoc
+	var merr error
 	sc := scanner{plan: plan}
 	sc.run(c, func(r store.Record) verdict {
-		if ok, pos := a.filter.match(r.Doc); ok {
+		ok, pos, err := a.filter.matchErr(r.Doc)
+		if err != nil {
+			merr = err
+			return leave
+		}
+		if ok {
 			all = append(all, matchedDoc{r.Doc, pos})
 		}
 		return take
 	})
+	if merr != nil {
+		return nil, merr
+	}
 	slices.SortStableFunc(all, func(x, y matchedDoc) int { return a.sort.s.Compare(x.doc, y.doc) })
 	if a.skip >= int64(len(all)) {
 		return nil, nil

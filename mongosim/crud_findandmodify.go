@@ -30,11 +30,15 @@ func handleFindAndModify(_ context.Context, req *request) (bsoncore.Document, er
 		return nil, err
 	}
 	const cmd = "findAndModify"
+	let, err := req.srv.parseLet(req, cmd)
+	if err != nil {
+		return nil, err
+	}
 	qdoc, err := checkFilterArg(cmd, "query", req.arg("query"))
 	if err != nil {
 		return nil, err
 	}
-	f, err := compileFilter(qdoc)
+	f, err := compileFilterVars(qdoc, let)
 	if err != nil {
 		return nil, err
 	}
@@ -50,7 +54,7 @@ func handleFindAndModify(_ context.Context, req *request) (bsoncore.Document, er
 	if err != nil {
 		return nil, err
 	}
-	proj, err := compileProjection(pdoc)
+	proj, err := compileProjectionVars(pdoc, let)
 	if err != nil {
 		return nil, err
 	}
@@ -109,7 +113,11 @@ func handleFindAndModify(_ context.Context, req *request) (bsoncore.Document, er
 		s.stats.delete.Add(1)
 		n := 0
 		if c != nil {
-			if recs := matchingRecords(c, f, sort, req.arg("hint"), 1); len(recs) > 0 {
+			recs, err := matchingRecords(c, f, sort, req.arg("hint"), 1)
+			if err != nil {
+				return nil, err
+			}
+			if len(recs) > 0 {
 				r := recs[0]
 				_, pos := f.match(r.Doc)
 				if err := render(r.Doc, pos); err != nil {
@@ -131,10 +139,8 @@ func handleFindAndModify(_ context.Context, req *request) (bsoncore.Document, er
 			return nil, err
 		}
 	}
-	if let, err := docArg(cmd, "let", req.arg("let")); err != nil {
-		return nil, err
-	} else if let != nil && uv.Type == bsoncore.TypeArray {
-		opts.Let = let
+	if uv.Type == bsoncore.TypeArray {
+		opts.Let = let.doc
 	}
 	upd, err := update.Compile(uv, opts)
 	if err != nil {

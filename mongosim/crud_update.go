@@ -59,7 +59,7 @@ func handleUpdate(_ context.Context, req *request) (bsoncore.Document, error) {
 	if err != nil {
 		return nil, err
 	}
-	let, err := docArg("update", "let", req.arg("let"))
+	let, err := req.srv.parseLet(req, "update")
 	if err != nil {
 		return nil, err
 	}
@@ -101,7 +101,7 @@ func handleUpdate(_ context.Context, req *request) (bsoncore.Document, error) {
 	return out.Bytes(), nil
 }
 
-func parseUpdateStmt(st bsoncore.Document, let bsoncore.Document) (*updateSpec, error) {
+func parseUpdateStmt(st bsoncore.Document, let *cmdVars) (*updateSpec, error) {
 	if err := checkStmtFields("update.updates", st, updateStmtFields); err != nil {
 		return nil, err
 	}
@@ -125,8 +125,13 @@ func parseUpdateStmt(st bsoncore.Document, let bsoncore.Document) (*updateSpec, 
 		return nil, err
 	}
 	spec.hint = st.Lookup("hint")
-	opts := update.Options{Let: let}
-	if c := st.Lookup("c"); c.Type == bsoncore.TypeEmbeddedDocument {
+	// Pipeline updates see the command's let variables and the statement's
+	// constants (c); c on an operator update is an error update.Compile reports.
+	opts := update.Options{}
+	c := st.Lookup("c")
+	if uv.Type == bsoncore.TypeArray {
+		opts.Let = mergeVars(let.doc, c)
+	} else if c.Type == bsoncore.TypeEmbeddedDocument {
 		opts.Let = c.Document()
 	}
 	if af := st.Lookup("arrayFilters"); !bsonkit.IsMissing(af) {
@@ -134,7 +139,7 @@ func parseUpdateStmt(st bsoncore.Document, let bsoncore.Document) (*updateSpec, 
 			return nil, err
 		}
 	}
-	if spec.filter, err = compileFilter(q); err != nil {
+	if spec.filter, err = compileFilterVars(q, let); err != nil {
 		return nil, err
 	}
 	if spec.upd, err = update.Compile(uv, opts); err != nil {
@@ -186,7 +191,10 @@ func (s *Server) applyUpdate(req *request, coll string, spec *updateSpec, bypass
 		if spec.multi {
 			max = 0
 		}
-		recs := matchingRecords(c, spec.filter, spec.sort, spec.hint, max)
+		recs, err := matchingRecords(c, spec.filter, spec.sort, spec.hint, max)
+		if err != nil {
+			return res, err
+		}
 		if spec.sort != nil && len(recs) > 1 {
 			recs = recs[:1]
 		}

@@ -43,24 +43,39 @@ type compiledFilter struct {
 	empty bool
 }
 
+// compileFilter compiles a filter without let variables (use
+// compileFilterVars for commands that take let).
 func compileFilter(f bsoncore.Document) (*compiledFilter, error) {
 	m, err := query.Compile(f)
 	if err != nil {
 		return nil, err
 	}
+	return newCompiledFilter(m), nil
+}
+
+func newCompiledFilter(m *query.Matcher) *compiledFilter {
 	cf := &compiledFilter{m: m, empty: m.Empty()}
 	if b, ok := m.IDBounds(); ok {
 		cf.hasBounds = true
 		cf.bounds = idBounds{eq: b.Eq, hasEq: b.HasEq, lo: b.Lo, hi: b.Hi, loIncl: b.LoIncl, hiIncl: b.HiIncl}
 	}
-	return cf, nil
+	return cf
 }
 
+// match reports whether doc matches and the matched array position; a
+// runtime error inside $expr counts as no match. Commands use matchErr.
 func (f *compiledFilter) match(doc bsoncore.Document) (bool, int) {
+	ok, pos, _ := f.matchErr(doc)
+	return ok, pos
+}
+
+// matchErr is match that also returns a runtime error raised by $expr:
+// MongoDB fails the whole command with it rather than skip the document.
+func (f *compiledFilter) matchErr(doc bsoncore.Document) (bool, int, error) {
 	if f.empty {
-		return true, -1
+		return true, -1, nil
 	}
-	return f.m.MatchPos(doc)
+	return f.m.MatchErr(doc)
 }
 
 // upsertSeed returns the filter's equality fields an upsert starts from.
@@ -103,17 +118,4 @@ func compileSort(spec bsoncore.Document) (*sortSpec, error) {
 		}
 	}
 	return ss, nil
-}
-
-// compileProjection compiles a find/findAndModify projection; nil when
-// the projection is empty (documents are returned as stored).
-func compileProjection(spec bsoncore.Document) (docProjector, error) {
-	if len(spec) <= 5 {
-		return nil, nil
-	}
-	p, err := query.CompileProjection(spec)
-	if err != nil {
-		return nil, err
-	}
-	return p, nil
 }

@@ -209,7 +209,11 @@ func (fs *findSource) fill(_ context.Context, b *batch) (bool, error) {
 		if b.full() {
 			return leave
 		}
-		ok, pos := fs.filter.match(r.Doc)
+		ok, pos, err := fs.filter.matchErr(r.Doc)
+		if err != nil {
+			ferr = err
+			return leave
+		}
 		if !ok {
 			return take
 		}
