@@ -25,7 +25,7 @@ import (
 
 const benchBatch = 1000
 
-// doc1KB returns one ~1 KB document (1,008 bytes) with an int64 _id first.
+// doc1KB returns one ~1 KB document (989 bytes) with an int64 _id first.
 func doc1KB(id int64, n int32) bson.Raw {
 	raw, err := bson.Marshal(bson.D{
 		{Key: "_id", Value: id}, {Key: "name", Value: "document"}, {Key: "n", Value: n},
@@ -222,17 +222,17 @@ func BenchmarkScan(b *testing.B) {
 func BenchmarkHeapPerData(b *testing.B) {
 	var ratio float64
 	for b.Loop() {
-		ratio = heapPerData(b, 50000)
+		ratio = heapPerData(b, Options{}, 50000)
 	}
 	b.ReportMetric(ratio, "heap/data")
 }
 
 // heapPerData inserts total 1 KB documents through the driver into a fresh
-// server and returns the growth of the live heap divided by the bytes
-// inserted. The server is closed before it returns.
-func heapPerData(tb testing.TB, total int) float64 {
+// server started with opts and returns the growth of the live heap divided
+// by the bytes inserted. The server is closed before it returns.
+func heapPerData(tb testing.TB, opts Options, total int) float64 {
 	ctx := context.Background()
-	s, err := Start(ctx, Options{})
+	s, err := Start(ctx, opts)
 	if err != nil {
 		tb.Fatal(err)
 	}

@@ -82,8 +82,7 @@ func handleInsert(_ context.Context, req *request) (bsoncore.Document, error) {
 // received bytes, or a rebuilt copy with _id first (generated as an
 // ObjectId FIRST when missing) and top-level Timestamp(0, 0) values
 // replaced by the current cluster time, as mongod's fixDocumentForInsert
-// does. It enforces the size,
-// nesting and _id rules.
+// does. It enforces the size, nesting and _id rules.
 func (s *Server) prepareInsert(doc bsoncore.Document) (bsoncore.Document, error) {
 	if len(doc) > maxBSONObjectSize {
 		return nil, mongoerr.New(mongoerr.BadValue, "object to insert too large. size in bytes: %d, max size: %d", len(doc), maxBSONObjectSize)
