@@ -174,6 +174,9 @@ func handleServerStatus(_ context.Context, req *request) (bsoncore.Document, err
 	)))
 	d.Append("storageEngine", bsonkit.DocValue(bsonkit.D(
 		"name", bsonkit.String("wiredTiger"), "supportsCommittedReads", bsonkit.Bool(true), "persistent", bsonkit.Bool(false))))
+	if !s.opts.Standalone {
+		d.Append("oplogTruncation", bsonkit.DocValue(s.oplogTruncationStatus())) // oplog_view.go
+	}
 	return d.Bytes(), nil
 }
 
@@ -259,8 +262,8 @@ func handleReplSetGetStatus(_ context.Context, req *request) (bsoncore.Document,
 	if s.opts.Standalone {
 		return nil, mongoerr.New(mongoerr.NoReplicationEnabled, "not running with --replSet")
 	}
-	secs, inc, wall := s.clock.lastWriteTime()
-	opTime := bsonkit.DocValue(bsonkit.D("ts", bsonkit.Timestamp(secs, inc), "t", bsonkit.Int64(1)))
+	last, wallMS := s.lastApplied() // the newest oplog entry (oplog_view.go)
+	opTime := bsonkit.DocValue(bsonkit.D("ts", bsonkit.Timestamp(last.T, last.I), "t", bsonkit.Int64(replTerm)))
 	now := time.Now()
 	state, stateStr := int32(1), "PRIMARY"
 	if !s.IsWritablePrimary() {
@@ -274,7 +277,9 @@ func handleReplSetGetStatus(_ context.Context, req *request) (bsoncore.Document,
 		{Key: "stateStr", Value: bsonkit.String(stateStr)},
 		{Key: "uptime", Value: bsonkit.Int32(int32(now.Sub(s.started).Seconds()))},
 		{Key: "optime", Value: opTime},
-		{Key: "optimeDate", Value: bsonkit.DateTime(wall.UnixMilli())},
+		{Key: "optimeDate", Value: bsonkit.DateTime(wallMS)},
+		{Key: "lastAppliedWallTime", Value: bsonkit.DateTime(wallMS)},
+		{Key: "lastDurableWallTime", Value: bsonkit.DateTime(wallMS)},
 	}
 	if state == 1 {
 		member.Append("electionId", bsonkit.ObjectID(s.electID))
@@ -286,6 +291,7 @@ func handleReplSetGetStatus(_ context.Context, req *request) (bsoncore.Document,
 		"myState", bsonkit.Int32(state),
 		"term", bsonkit.Int64(1),
 		"heartbeatIntervalMillis", bsonkit.Int64(2000),
+		"optimes", bsonkit.DocValue(s.replOpTimes()),
 		"members", bsonkit.Array(member.Value()),
 	), nil
 }

@@ -161,10 +161,9 @@ func (o *oplogSource) consume(e *changestream.Entry) {
 
 // handleAppendOplogNote writes a no-op with the given data as its o field,
 // which advances the cluster time: {appendOplogNote: 1, data: {...}}.
+// With maxClusterTime, the no-op is written only if the newest oplog entry
+// is older; otherwise the command fails with StaleClusterTime, as on mongod.
 func handleAppendOplogNote(_ context.Context, req *request) (bsoncore.Document, error) {
-	if err := checkFields(req, fieldSet("data", "maxClusterTime")); err != nil {
-		return nil, err
-	}
 	s := req.srv
 	if s.opts.Standalone {
 		return nil, mongoerr.New(mongoerr.NoReplicationEnabled, "Must have replication set up to run \"appendOplogNote\"")
@@ -172,17 +171,20 @@ func handleAppendOplogNote(_ context.Context, req *request) (bsoncore.Document, 
 	v := req.arg("data")
 	if v.Type != bsoncore.TypeEmbeddedDocument {
 		if bsonkit.IsMissing(v) {
-			return nil, mongoerr.New(mongoerr.Location40414, "BSON field 'appendOplogNote.data' is missing but a required field")
+			return nil, mongoerr.New(mongoerr.NoSuchKey, "Missing expected field \"data\"")
 		}
-		return nil, mongoerr.New(mongoerr.TypeMismatch,
-			"BSON field 'appendOplogNote.data' is the wrong type '%s', expected type 'object'", typeName(v.Type))
+		return nil, mongoerr.New(mongoerr.TypeMismatch, "\"data\" had the wrong type. Expected object, found %s", typeName(v.Type))
 	}
 	data := append(bsoncore.Document(nil), v.Document()...)
-	if mv := req.arg("maxClusterTime"); mv.Type == bsoncore.TypeTimestamp {
-		// Only advance the clock if it is behind maxClusterTime.
+	if mv := req.arg("maxClusterTime"); !bsonkit.IsMissing(mv) {
+		if mv.Type != bsoncore.TypeTimestamp {
+			return nil, mongoerr.New(mongoerr.TypeMismatch, "\"maxClusterTime\" had the wrong type. Expected timestamp, found %s", typeName(mv.Type))
+		}
 		t, i := mv.Timestamp()
-		if bsonkit.Compare(s.clock.now(), bsonkit.Timestamp(t, i)) >= 0 {
-			return nil, nil
+		last, _ := s.lastApplied()
+		if (changestream.Timestamp{T: t, I: i}).Compare(last) <= 0 {
+			return nil, mongoerr.New(mongoerr.StaleClusterTime,
+				"Requested maxClusterTime Timestamp(%d, %d) is less or equal to the last primary OpTime: Timestamp(%d, %d)", t, i, last.T, last.I)
 		}
 	}
 	s.recordWrite(req, oplogEntry{Op: "n", O: data})

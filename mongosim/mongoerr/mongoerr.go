@@ -114,6 +114,7 @@ const (
 // Session and transaction codes.
 const (
 	LockTimeout                        = 24
+	StaleClusterTime                   = 209
 	IncompleteTransactionHistory       = 217
 	TransactionTooOld                  = 225
 	OperationNotSupportedInTransaction = 263
@@ -156,7 +157,7 @@ var names = map[int32]string{
 	CannotIndexParallelArrays: "CannotIndexParallelArrays", InvalidIndexSpecificationOption: "InvalidIndexSpecificationOption",
 	AmbiguousIndexKeyPattern: "AmbiguousIndexKeyPattern", CannotConvertIndexToUnique: "CannotConvertIndexToUnique",
 	TransactionTooOld: "TransactionTooOld", OperationNotSupportedInTransaction: "OperationNotSupportedInTransaction",
-	LockTimeout: "LockTimeout", IncompleteTransactionHistory: "IncompleteTransactionHistory",
+	LockTimeout: "LockTimeout", IncompleteTransactionHistory: "IncompleteTransactionHistory", StaleClusterTime: "StaleClusterTime",
 	ConversionFailure: "ConversionFailure",
 }
 
