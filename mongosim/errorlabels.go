@@ -14,17 +14,12 @@ import (
 // the labels alone (wire version 9+), so they must be exact.
 
 const (
-	labelRetryableWrite            = "RetryableWriteError"
-	labelTransientTransaction      = "TransientTransactionError"
-	labelResumableChangeStream     = "ResumableChangeStreamError"
-	labelNonResumableChangeStream  = "NonResumableChangeStreamError"
-	labelNoWritesPerformed         = "NoWritesPerformed"
-	codeRetryChangeStream          = 234
-	codeFailedToSatisfyReadPref    = 133
-	codeReadConcernMajorityNotYet  = 134
-	codeInternalTxnNotSupported    = 358
-	codeLockTimeout                = 24
-	codePreparedTxnInProgress      = 267
+	labelRetryableWrite           = "RetryableWriteError"
+	labelTransientTransaction     = "TransientTransactionError"
+	labelResumableChangeStream    = "ResumableChangeStreamError"
+	labelNonResumableChangeStream = "NonResumableChangeStreamError"
+	labelNoWritesPerformed        = "NoWritesPerformed"
+
 	codeStaleDbVersion             = 249
 	codeShardCannotRefreshWithLock = 343
 )
@@ -33,8 +28,8 @@ const (
 func isRetriableError(code int32) bool {
 	switch code {
 	case mongoerr.HostUnreachable, mongoerr.HostNotFound, mongoerr.NetworkTimeout, mongoerr.ShutdownInProgress,
-		codeReadConcernMajorityNotYet, mongoerr.PrimarySteppedDown, mongoerr.ExceededTimeLimit, codeInternalTxnNotSupported,
-		402, 406, 407, 412, 453, 462, // ResourceExhausted and other newer retriable codes
+		mongoerr.ReadConcernMajorityNotAvailableYet, mongoerr.PrimarySteppedDown, mongoerr.ExceededTimeLimit, mongoerr.InternalTransactionNotSupported,
+		mongoerr.ResourceExhausted, 406, 407, 412, 453, 462, // and other newer retriable codes
 		mongoerr.SocketException, mongoerr.NotWritablePrimary, mongoerr.InterruptedAtShutdown,
 		mongoerr.InterruptedDueToReplStateChange, mongoerr.NotPrimaryNoSecondaryOk, mongoerr.NotPrimaryOrSecondary,
 		50915, 91331:
@@ -74,11 +69,11 @@ func isNotPrimaryError(code int32) bool {
 }
 
 func isTransientTransactionError(code int32, hasWCE, commitOrAbort bool) bool {
-	if code == codeInternalTxnNotSupported {
+	if code == mongoerr.InternalTransactionNotSupported {
 		return false
 	}
 	switch code {
-	case mongoerr.WriteConflict, codeLockTimeout, codePreparedTxnInProgress, codeShardCannotRefreshWithLock, codeStaleDbVersion:
+	case mongoerr.WriteConflict, mongoerr.LockTimeout, mongoerr.PreparedTransactionInProgress, codeShardCannotRefreshWithLock, codeStaleDbVersion:
 		return true
 	}
 	if isSnapshotError(code) || isNeedRetargettingError(code) {
@@ -116,7 +111,7 @@ func errorLabels(req *request, in labelInput) []string {
 	}
 	c := in.code
 	if req.changeStream && (req.name == "aggregate" || req.name == "getMore") && c != 0 && in.wcCode == 0 &&
-		(isRetriableError(c) || isNetworkError(c) || isNeedRetargettingError(c) || c == codeRetryChangeStream || c == codeFailedToSatisfyReadPref) {
+		(isRetriableError(c) || isNetworkError(c) || isNeedRetargettingError(c) || c == mongoerr.RetryChangeStream || c == mongoerr.FailedToSatisfyReadPreference) {
 		return append(labels, labelResumableChangeStream)
 	}
 	if c == mongoerr.ChangeStreamFatalError || c == mongoerr.ChangeStreamHistoryLost {

@@ -83,7 +83,7 @@ func noteClientMetadata(req *request) error {
 		return nil
 	}
 	if c.metadata {
-		return mongoerr.New(clientMetadataCannotBeMutated, "The client metadata document may only be sent in the first hello")
+		return mongoerr.New(mongoerr.ClientMetadataCannotBeMutated, "The client metadata document may only be sent in the first hello")
 	}
 	c.metadata = true
 	if name, err := v.Document().LookupErr("application", "name"); err == nil && name.Type == bsoncore.TypeString {
@@ -92,9 +92,6 @@ func noteClientMetadata(req *request) error {
 	}
 	return nil
 }
-
-// clientMetadataCannotBeMutated is mongod's ClientMetadataCannotBeMutated.
-const clientMetadataCannotBeMutated = 186
 
 // helloAwait returns how long a streaming hello waits (0: answer now) and
 // the topologyVersion counter of the client's view.
