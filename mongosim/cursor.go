@@ -218,6 +218,14 @@ func (m *cursorManager) kill(id int64) bool {
 	return ok
 }
 
+// killAll forgets every cursor (a restart); a getMore in flight finishes
+// on its closed connection.
+func (m *cursorManager) killAll() {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	clear(m.cursors)
+}
+
 func (m *cursorManager) count() int {
 	m.mu.Lock()
 	defer m.mu.Unlock()

@@ -118,7 +118,7 @@ func helloAwait(req *request) (time.Duration, int64, error) {
 		return 0, 0, mongoerr.New(mongoerr.TypeMismatch, "topologyVersion must be an object")
 	}
 	pid, err := tv.Document().LookupErr("processId")
-	if err != nil || pid.Type != bsoncore.TypeObjectID || pid.ObjectID() != req.srv.processID {
+	if err != nil || pid.Type != bsoncore.TypeObjectID || pid.ObjectID() != req.srv.processIDNow() {
 		return 0, 0, nil // a different process: the client's view is stale, answer at once
 	}
 	counter, _ := req.srv.topo.version()

@@ -193,5 +193,5 @@ func (s *Server) checkInterrupted(req *request) error {
 // topologyVersionDoc is hello's topologyVersion.
 func (s *Server) topologyVersionDoc() bsoncore.Document {
 	counter, _ := s.topo.version()
-	return bsonkit.D("processId", bsonkit.ObjectID(s.processID), "counter", bsonkit.Int64(counter))
+	return bsonkit.D("processId", bsonkit.ObjectID(s.processIDNow()), "counter", bsonkit.Int64(counter))
 }
