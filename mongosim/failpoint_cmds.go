@@ -72,7 +72,7 @@ func commandNS(req *request) string {
 // applyFailCommand evaluates failCommand before a command runs: it blocks,
 // closes the connection (no reply) or fails the command as configured.
 func (s *Server) applyFailCommand(ctx context.Context, req *request, cmd *command) error {
-	if req.conn == nil {
+	if req.conn == nil || !s.failpoints.FailCommandEnabled() {
 		return nil // the server's own work is never failed
 	}
 	act, err := s.failpoints.FailCommand(failPointCommand(req, cmd))
@@ -108,7 +108,7 @@ var writeConcernCommands = map[string]bool{
 // failWriteConcern evaluates failCommand's writeConcernError after a write
 // ran: the error document to append, or nil.
 func (s *Server) failWriteConcern(req *request, cmd *command) bsoncore.Document {
-	if req.conn == nil || !writeConcernCommands[cmd.name] &&
+	if req.conn == nil || !s.failpoints.FailCommandEnabled() || !writeConcernCommands[cmd.name] &&
 		!(cmd.name == "aggregate" && pipelineWrites(req.arg("pipeline"))) {
 		return nil
 	}

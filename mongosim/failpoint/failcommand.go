@@ -38,8 +38,8 @@ const FailMessage = "Failing command via 'failCommand' failpoint"
 // fire; an error when the fail point's data is invalid (the command then
 // fails with it).
 func (r *Registry) FailCommand(c Command) (*Action, error) {
-	p := r.Point(FailCommand)
-	if p == nil {
+	p := r.failCommand
+	if !p.Enabled() {
 		return nil, nil
 	}
 	var closeConn, block bool
@@ -92,8 +92,8 @@ func (r *Registry) FailCommand(c Command) (*Action, error) {
 // (the data's document as given) and, if the data has errorLabels, those
 // labels.
 func (r *Registry) WriteConcernError(c Command) (wce bsoncore.Document, labels []string, hasLabels bool, fired bool) {
-	p := r.Point(FailCommand)
-	if p == nil {
+	p := r.failCommand
+	if !p.Enabled() {
 		return nil, nil, false, false
 	}
 	data, fired := p.Evaluate(func(data bsoncore.Document) bool {

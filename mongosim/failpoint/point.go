@@ -11,6 +11,7 @@ import (
 	"math"
 	"math/rand/v2"
 	"sync"
+	"sync/atomic"
 
 	"go.mongodb.org/mongo-driver/v2/x/bsonx/bsoncore"
 
@@ -137,6 +138,9 @@ func number(v bsoncore.Value) (float64, bool) {
 
 // Point is one fail point. It is safe for concurrent use.
 type Point struct {
+	// on mirrors cfg.Mode != Off for a lock-free check on every command.
+	on atomic.Bool
+
 	mu           sync.Mutex
 	cfg          Config
 	remaining    int64 // Times / Skip counter
@@ -155,9 +159,14 @@ func (p *Point) Set(c Config) int64 {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	p.cfg = c
+	p.on.Store(c.Mode != Off)
 	p.remaining = c.N
 	return p.timesEntered
 }
+
+// Enabled reports, without locking, whether the point may fire (its mode
+// is not off). Callers use it to skip evaluation on the hot path.
+func (p *Point) Enabled() bool { return p.on.Load() }
 
 // Config returns the current configuration.
 func (p *Point) Config() Config {
@@ -190,6 +199,7 @@ func (p *Point) Evaluate(match func(data bsoncore.Document) bool) (bsoncore.Docu
 		p.remaining--
 		if p.remaining <= 0 {
 			p.cfg.Mode = Off
+			p.on.Store(false)
 		}
 	case Skip:
 		if p.remaining > 0 {

@@ -17,19 +17,25 @@ const FailCommand = "failCommand"
 
 // Registry holds a server's fail points by name.
 type Registry struct {
-	mu     sync.Mutex
-	points map[string]*Point
+	mu          sync.Mutex
+	points      map[string]*Point
+	failCommand *Point // points[FailCommand], fixed at creation
 }
 
 // NewRegistry creates a registry with failCommand and the given extra
 // fail point names.
 func NewRegistry(names ...string) *Registry {
-	r := &Registry{points: map[string]*Point{FailCommand: newPoint()}}
+	fc := newPoint()
+	r := &Registry{points: map[string]*Point{FailCommand: fc}, failCommand: fc}
 	for _, n := range names {
 		r.points[n] = newPoint()
 	}
 	return r
 }
+
+// FailCommandEnabled reports, without locking, whether failCommand is on:
+// when it is off no command needs evaluating.
+func (r *Registry) FailCommandEnabled() bool { return r.failCommand.Enabled() }
 
 // Point returns a fail point, or nil if it does not exist.
 func (r *Registry) Point(name string) *Point {
