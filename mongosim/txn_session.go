@@ -52,9 +52,16 @@ func (r *request) readSession() {
 	}
 	r.sessionRead = true
 	if v := r.arg("lsid"); v.Type == bsoncore.TypeEmbeddedDocument {
-		// Oplog entries keep it: copy it out of the request message so the
-		// history does not pin whole messages.
-		r.lsid = changestream.SessionLSID(v.Document().Lookup("id"), "", "")
+		// As mongod records it: {id, uid}, uid naming the authenticated
+		// user. Built anew, so oplog entries keeping it do not pin the
+		// request message.
+		user, db := "", ""
+		if r.conn != nil && r.conn.auth != nil {
+			if name, udb, ok := r.conn.auth.User(); ok {
+				user, db = name, udb
+			}
+		}
+		r.lsid = changestream.SessionLSID(v.Document().Lookup("id"), user, db)
 	}
 	if v := r.arg("txnNumber"); v.Type == bsoncore.TypeInt64 {
 		r.txnNumber, r.hasTxnNumber = v.Int64(), true
@@ -251,7 +258,9 @@ func (s *Server) checkSessionOptions(req *request, autocommit, startTxn bsoncore
 
 // sessionOf returns the request's session, locked.
 func (s *Server) sessionOf(req *request) *session {
-	sess := s.repl.sessions.get(req.lsid.Lookup("id").Data)
+	// Sessions of different users are different sessions: key by id and uid.
+	key := append(append([]byte(nil), req.lsid.Lookup("id").Data...), req.lsid.Lookup("uid").Data...)
+	sess := s.repl.sessions.get(key)
 	sess.mu.Lock()
 	sess.lastUse = time.Now()
 	return sess

@@ -13,13 +13,15 @@ import (
 // client's session id plus uid, the SHA-256 of the authenticated user
 // ("user@db", or "" without authentication), as mongod records it.
 func SessionLSID(id bsoncore.Value, user, db string) bsoncore.Document {
-	name := ""
+	uid := noUserUID
 	if user != "" {
-		name = user + "@" + db
+		uid = sha256.Sum256([]byte(user + "@" + db))
 	}
-	uid := sha256.Sum256([]byte(name))
 	return bsonkit.D("id", id, "uid", bsonkit.Binary(0, uid[:]))
 }
+
+// noUserUID is the uid of sessions without an authenticated user.
+var noUserUID = sha256.Sum256(nil)
 
 // Oplog op codes.
 var oplogOps = [...]string{
