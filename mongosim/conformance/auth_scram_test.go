@@ -457,3 +457,30 @@ func scramConversation(t *testing.T, r *rawSession, user, password string) bool 
 	}
 	return false
 }
+
+func TestAuthChangeStreamPrivileges(t *testing.T) {
+	s := authServer(t)
+	root := userClient(t, s, "root", "rootpw")
+	if err := root.Database("app").CreateCollection(ctxT(t), "c"); err != nil {
+		t.Fatal(err)
+	}
+	// read on app: a collection stream works.
+	reader := userClient(t, s, "reader", "readpw")
+	cs, err := reader.Database("app").Collection("c").Watch(ctxT(t), mongo.Pipeline{})
+	if err != nil {
+		t.Fatalf("reader watch: %v", err)
+	}
+	_ = cs.Close(context.Background())
+	// No privilege on other databases, nor on the whole cluster.
+	_, err = reader.Database("secret").Collection("c").Watch(ctxT(t), mongo.Pipeline{})
+	wantCode(t, err, 13)
+	_, err = reader.Watch(ctxT(t), mongo.Pipeline{})
+	wantCode(t, err, 13)
+	// readAnyDatabase covers a cluster-wide stream.
+	any := userClient(t, s, "sha1only", "pw1")
+	cs, err = any.Watch(ctxT(t), mongo.Pipeline{})
+	if err != nil {
+		t.Fatalf("readAnyDatabase cluster watch: %v", err)
+	}
+	_ = cs.Close(context.Background())
+}

@@ -8,6 +8,8 @@ import (
 	"go.mongodb.org/mongo-driver/v2/bson"
 	"go.mongodb.org/mongo-driver/v2/mongo"
 	"go.mongodb.org/mongo-driver/v2/mongo/options"
+
+	"github.com/mlink-dev/mlink/mongosim/simtest"
 )
 
 // A change stream's getMore failing with a resumable error carries
@@ -119,4 +121,37 @@ func TestFailCommandTransientTransactionError(t *testing.T) {
 		t.Fatalf("error %+v", ce)
 	}
 	_ = sess.AbortTransaction(context.Background())
+}
+
+func TestStepDownChangeStreamContinues(t *testing.T) {
+	s := faultServer(t)
+	app := "stream-" + simtest.DBName(t)
+	c, log := appClientURI(t, s.URI(), app)
+	coll := c.Database("app").Collection("c")
+	if err := c.Database("app").CreateCollection(ctxT(t), "c"); err != nil {
+		t.Fatal(err)
+	}
+	cs, err := coll.Watch(ctxT(t), mongo.Pipeline{}, options.ChangeStream().SetMaxAwaitTime(100*time.Millisecond))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cs.Close(context.Background())
+	if _, err := coll.InsertOne(ctxT(t), bson.D{{Key: "_id", Value: 1}}); err != nil {
+		t.Fatal(err)
+	}
+	nextEvent(t, cs)
+	if err := s.StepDown(400 * time.Millisecond); err != nil {
+		t.Fatal(err)
+	}
+	// getMore runs on a secondary (mongod allows it), so the stream keeps
+	// its cursor through the step-down; the write waits for the primary.
+	if _, err := coll.InsertOne(ctxT(t), bson.D{{Key: "_id", Value: 2}}); err != nil {
+		t.Fatal(err)
+	}
+	if ev := nextEvent(t, cs); lookup(t, ev, "documentKey", "_id").Int32() != 2 {
+		t.Fatalf("event %s", ev)
+	}
+	if n := log.count("aggregate"); n != 1 {
+		t.Fatalf("aggregates %d: the stream was resumed, not continued", n)
+	}
 }
