@@ -1,6 +1,7 @@
 package mongosim
 
 import (
+	"encoding/binary"
 	"sync"
 	"time"
 
@@ -89,7 +90,11 @@ func (s *Server) recordWrite(req *request, e oplogEntry) {
 	}
 	e.Wall = now
 	if req != nil {
-		req.opTime = bsonkit.Timestamp(e.TS[0], e.TS[1])
+		// The reply's operationTime, in the request's own buffer: no
+		// allocation per document of a large insert.
+		binary.LittleEndian.PutUint32(req.opTimeBuf[0:], e.TS[1])
+		binary.LittleEndian.PutUint32(req.opTimeBuf[4:], e.TS[0])
+		req.opTime = bsoncore.Value{Type: bsoncore.TypeTimestamp, Data: req.opTimeBuf[:]}
 		req.readSession()
 		if e.LSID == nil && req.hasTxnNumber {
 			// Only retryable writes and transactions log their session.

@@ -43,6 +43,7 @@ type reqSession struct {
 	batchWrites bool
 	wrote       bool
 	pending     []*changestream.Entry
+	opTimeBuf   [8]byte // backs opTime once the command wrote
 }
 
 // readSession reads lsid and txnNumber once per request.
