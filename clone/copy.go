@@ -149,6 +149,13 @@ func (c *Cloner) readPartition(ctx context.Context, t task, writes chan<- *write
 		if err == nil {
 			break
 		}
+		if stopErr == nil && mongo.IsCollectionGone(err) {
+			// Dropped or renamed while being read: the change stream, which
+			// starts before the clone did, replays what happened to it
+			// (replication re-copies a renamed collection).
+			o.Logger.Info("collection dropped or renamed during the clone; replication will replay it", "ns", ns.String(), "error", err)
+			break
+		}
 		if stopErr != nil || ctx.Err() != nil || !isTransient(err) {
 			return err
 		}

@@ -218,3 +218,7 @@ func ErrorCode(err error) int {
 func cloneRaw(r bson.Raw) bson.Raw { return append(bson.Raw(nil), r...) }
 
 func isNoDocuments(err error) bool { return errors.Is(err, driver.ErrNoDocuments) }
+
+// IsCollectionGone reports errors of a read whose collection was dropped or
+// renamed under it: NamespaceNotFound (26), QueryPlanKilled (175).
+func IsCollectionGone(err error) bool { return HasCode(err, 26, 175) }
