@@ -107,8 +107,9 @@ func New(ctx context.Context, cfg Config) (*Engine, error) {
 		e.closeClients(ctx)
 		return nil, err
 	}
-	e.wg.Add(1)
+	e.wg.Add(2)
 	go e.keepLease()
+	go func() { defer e.wg.Done(); e.logProgress(e.bg, progressLogInterval) }()
 	return e, nil
 }
 
