@@ -94,7 +94,6 @@ func (c *Cloner) finishCollection(ctx context.Context, cs *collState) error {
 	if err != nil {
 		return err
 	}
-	c.opts.Metrics.CloneCollectionsDone.Inc()
 	c.opts.Logger.Info("collection cloned", "ns", cp.ID, "docs", docs, "bytes", bytes, "seconds", took.Seconds())
 	return nil
 }

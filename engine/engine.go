@@ -107,9 +107,10 @@ func New(ctx context.Context, cfg Config) (*Engine, error) {
 		e.closeClients(ctx)
 		return nil, err
 	}
-	e.wg.Add(2)
+	e.wg.Add(3)
 	go e.keepLease()
 	go func() { defer e.wg.Done(); e.logProgress(e.bg, progressLogInterval) }()
+	go func() { defer e.wg.Done(); e.updateGauges(e.bg, time.Second) }()
 	return e, nil
 }
 

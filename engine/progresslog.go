@@ -39,3 +39,29 @@ func (e *Engine) logProgress(ctx context.Context, every time.Duration) {
 		e.log.Info("progress", attrs...)
 	}
 }
+
+// updateGauges keeps the clone gauges (estimates, collection counts) in
+// step with the clone's progress; counters are updated by the engines as
+// they go.
+func (e *Engine) updateGauges(ctx context.Context, every time.Duration) {
+	t := time.NewTicker(every)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		e.mu.Lock()
+		cl := e.cloner
+		e.mu.Unlock()
+		if cl == nil {
+			continue
+		}
+		pr := cl.Progress()
+		e.m.CloneEstimatedBytes.Set(float64(pr.EstimatedBytes))
+		e.m.CloneEstimatedDocuments.Set(float64(pr.EstimatedDocs))
+		e.m.CloneCollectionsTotal.Set(float64(pr.CollectionsAll))
+		e.m.CloneCollectionsDone.Set(float64(pr.CollectionsDone))
+	}
+}
