@@ -144,9 +144,9 @@ func sleepCtx(ctx context.Context, d time.Duration) bool {
 func (s *Server) helloBody(req *request, legacy bool) bsoncore.Document {
 	now := time.Now()
 	var d bsonkit.Doc
-	d.Append("topologyVersion", bsonkit.DocValue(s.topologyVersionDoc()))
+	primary, tv := s.topologyState()
+	d.Append("topologyVersion", bsonkit.DocValue(tv))
 	rs := !s.opts.Standalone
-	primary := s.IsWritablePrimary()
 	if rs {
 		d.Append("hosts", bsonkit.Array(bsonkit.String(s.addr)))
 		d.Append("setName", bsonkit.String(s.opts.ReplSetName))

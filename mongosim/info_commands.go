@@ -141,9 +141,9 @@ func handleServerStatus(_ context.Context, req *request) (bsoncore.Document, err
 	if !s.opts.Standalone {
 		secs, inc, wall := s.clock.lastWriteTime()
 		opTime := bsonkit.DocValue(bsonkit.D("ts", bsonkit.Timestamp(secs, inc), "t", bsonkit.Int64(1)))
-		primary := s.IsWritablePrimary()
+		primary, tv := s.topologyState()
 		var repl bsonkit.Doc
-		repl.Append("topologyVersion", bsonkit.DocValue(s.topologyVersionDoc()))
+		repl.Append("topologyVersion", bsonkit.DocValue(tv))
 		repl.Append("hosts", bsonkit.Array(bsonkit.String(s.addr)))
 		repl.Append("setName", bsonkit.String(s.opts.ReplSetName))
 		repl.Append("setVersion", bsonkit.Int32(1))

@@ -190,8 +190,19 @@ func (s *Server) checkInterrupted(req *request) error {
 	return mongoerr.New(mongoerr.InterruptedDueToReplStateChange, "operation was interrupted")
 }
 
+// topologyState returns, consistently, whether the node is primary and its
+// topologyVersion: a hello must never pair the new counter with the old
+// state, or a streaming client would wait out a change it never saw.
+func (s *Server) topologyState() (primary bool, tv bsoncore.Document) {
+	t := &s.topo
+	t.mu.Lock()
+	primary, counter, pid := !t.secondary.Load(), t.counter, s.processID
+	t.mu.Unlock()
+	return primary, bsonkit.D("processId", bsonkit.ObjectID(pid), "counter", bsonkit.Int64(counter))
+}
+
 // topologyVersionDoc is hello's topologyVersion.
 func (s *Server) topologyVersionDoc() bsoncore.Document {
-	counter, _ := s.topo.version()
-	return bsonkit.D("processId", bsonkit.ObjectID(s.processIDNow()), "counter", bsonkit.Int64(counter))
+	_, tv := s.topologyState()
+	return tv
 }
