@@ -73,3 +73,20 @@ func TestRestartKeepsDataAndHistory(t *testing.T) {
 		t.Fatalf("event after restart for _id %d", got)
 	}
 }
+
+// A standalone server has no oplog: change streams and transaction
+// numbers are refused as mongod refuses them.
+func TestStandaloneRefusesStreamsAndTxnNumbers(t *testing.T) {
+	s := simtestServer(t, mongosim.Options{Standalone: true})
+	c := connectTo(t, s)
+	db := c.Database("d")
+	insertDocs(t, db.Collection("c"), d("_id", 1))
+	_, err := db.RunCommand(ctxT(t), d("aggregate", "c", "pipeline", bson.A{d("$changeStream", d())}, "cursor", d())).Raw()
+	wantCode(t, err, 40573)
+	_, err = db.RunCommand(ctxT(t), d("insert", "c", "documents", bson.A{d("_id", 2)}, "txnNumber", int64(1))).Raw()
+	wantCode(t, err, 20)
+	r, err := c.Database("local").RunCommand(ctxT(t), d("find", "oplog.rs")).Raw()
+	if err != nil || len(batchOf(t, r, "firstBatch")) != 0 {
+		t.Fatalf("standalone oplog: %s %v", r, err)
+	}
+}
