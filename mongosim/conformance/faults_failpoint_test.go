@@ -3,6 +3,7 @@ package conformance
 import (
 	"context"
 	"errors"
+	"fmt"
 	"sync"
 	"testing"
 	"time"
@@ -461,4 +462,35 @@ func TestConfigureFailPointErrors(t *testing.T) {
 	wantCode(t, err, 2)
 	err = cmdErr(t, newDB(t), bson.D{{Key: "configureFailPoint", Value: "failCommand"}, {Key: "mode", Value: "off"}})
 	wantCode(t, err, 13) // admin only
+}
+
+func TestFailCommandErrorExtraInfo(t *testing.T) {
+	app := uniqueApp(t)
+	db := newDB(t)
+	extra := bson.D{{Key: "keyPattern", Value: bson.D{{Key: "sku", Value: 1}}}, {Key: "keyValue", Value: bson.D{{Key: "sku", Value: "a"}}}}
+	setFailPoint(t, bson.D{{Key: "times", Value: 1}}, bson.D{{Key: "failCommands", Value: bson.A{"count"}},
+		{Key: "errorCode", Value: 11000}, {Key: "errorExtraInfo", Value: extra}, {Key: "appName", Value: app}})
+	c, _ := appClient(t, app, options.Client().SetRetryReads(false))
+	raw, err := c.Database(db.Name()).RunCommand(ctxT(t), bson.D{{Key: "count", Value: "c"}}).Raw()
+	wantCode(t, err, 11000)
+	// DuplicateKey's extra info is part of the error reply.
+	if lookup(t, raw, "keyPattern", "sku").Int32() != 1 || lookup(t, raw, "keyValue", "sku").StringValue() != "a" {
+		t.Fatalf("reply %s", raw)
+	}
+}
+
+func TestFailCommandThreadName(t *testing.T) {
+	app := uniqueApp(t)
+	db := newDB(t)
+	// One pooled connection: its connectionId names its thread "conn<id>".
+	c, _ := appClient(t, app, options.Client().SetMaxPoolSize(1).SetRetryReads(false))
+	hello := runCmd(t, c.Database("admin"), bson.D{{Key: "hello", Value: 1}})
+	id := lookup(t, hello, "connectionId").AsInt64()
+	setFailPoint(t, "alwaysOn", bson.D{{Key: "failCommands", Value: bson.A{"count"}}, {Key: "errorCode", Value: 8},
+		{Key: "threadName", Value: fmt.Sprintf("conn%d", id)}})
+	wantCode(t, c.Database(db.Name()).RunCommand(ctxT(t), bson.D{{Key: "count", Value: "c"}}).Err(), 8)
+	// Another connection (the suite's client) is not that thread.
+	if err := db.RunCommand(ctxT(t), bson.D{{Key: "count", Value: "c"}}).Err(); err != nil {
+		t.Fatalf("other connection: %v", err)
+	}
 }

@@ -79,12 +79,23 @@ func (r *Registry) FailCommand(c Command) (*Action, error) {
 		return nil, err
 	}
 	if hasCode || hasExtra {
+		if !codeHasExtraInfo(int32(code)) {
+			// mongod parses errorExtraInfo with the code's ErrorExtraInfo
+			// type; codes without one drop it.
+			extra = nil
+		}
 		a.Err = &mongoerr.Error{Code: int32(code), Msg: FailMessage, Extra: extra}
 		if a.OverrideLabels {
 			a.Err.Labels = append([]string{}, a.Labels...)
 		}
 	}
 	return a, nil
+}
+
+// codeHasExtraInfo: the codes whose errors carry extra fields in the reply
+// (DuplicateKey's keyPattern/keyValue, DocumentValidationFailure's errInfo).
+func codeHasExtraInfo(code int32) bool {
+	return code == mongoerr.DuplicateKey || code == mongoerr.DocumentValidationFailure
 }
 
 // WriteConcernError evaluates failCommand after a command that supports

@@ -254,10 +254,20 @@ func TestCloseBlockAndLabels(t *testing.T) {
 			t.Fatalf("bad blockTimeMS: %v", err)
 		}
 	}
-	extra := bsonkit.D("writeConcernError", bsonkit.DocValue(bsonkit.D("code", bsonkit.Int32(64))))
-	configure(t, r, bsonkit.String("alwaysOn"), bsonkit.D("failCommands", strs("find"), "errorCode", bsonkit.Int32(2), "errorExtraInfo", bsonkit.DocValue(extra)))
+	// Extra info reaches the reply only for codes that have an extra-info
+	// type in mongod (DuplicateKey: keyPattern, keyValue).
+	extra := bsonkit.D("keyPattern", bsonkit.DocValue(bsonkit.D("a", bsonkit.Int32(1))), "keyValue", bsonkit.DocValue(bsonkit.D("a", bsonkit.Int32(2))))
+	configure(t, r, bsonkit.String("alwaysOn"), bsonkit.D("failCommands", strs("find"), "errorCode", bsonkit.Int32(11000), "errorExtraInfo", bsonkit.DocValue(extra)))
 	if a, _ := r.FailCommand(find); string(a.Err.Extra) != string(extra) {
 		t.Fatalf("errorExtraInfo: %+v", a.Err)
+	}
+	configure(t, r, bsonkit.String("alwaysOn"), bsonkit.D("failCommands", strs("find"), "errorCode", bsonkit.Int32(2), "errorExtraInfo", bsonkit.DocValue(extra)))
+	if a, _ := r.FailCommand(find); a.Err.Code != 2 || a.Err.Extra != nil {
+		t.Fatalf("errorExtraInfo for a code without extra info: %+v", a.Err)
+	}
+	configure(t, r, bsonkit.String("alwaysOn"), bsonkit.D("failCommands", strs("find"), "errorCode", bsonkit.Int32(2), "errorExtraInfo", bsonkit.Int32(1)))
+	if _, err := r.FailCommand(find); code(err) != mongoerr.TypeMismatch {
+		t.Fatalf("errorExtraInfo not an object: %v", err)
 	}
 }
 
