@@ -34,8 +34,8 @@ func (l *commandLog) counter(app, cmd string) *atomic.Int64 {
 	return c
 }
 
-// count records one command of req. Internal requests (no connection) are
-// not client commands and are not counted.
+// countCommand records one command of req. Internal requests (no
+// connection) are not client commands and are not counted.
 func (s *Server) countCommand(req *request) {
 	c := req.conn
 	if c == nil || req.name == "" {
