@@ -22,9 +22,9 @@ func init() {
 	register(command{name: "hostInfo", handler: handleHostInfo})
 	register(command{name: "connectionStatus", handler: handleConnectionStatus})
 	register(command{name: "whatsmyuri", handler: handleWhatsMyURI})
-	register(command{name: "endSessions", handler: handleEmpty})
-	register(command{name: "killSessions", handler: handleEmpty})
-	register(command{name: "killAllSessions", handler: handleEmpty})
+	register(command{name: "endSessions", handler: handleEndSessions})         // txn_session.go
+	register(command{name: "killSessions", handler: handleEndSessions})        // txn_session.go
+	register(command{name: "killAllSessions", handler: handleKillAllSessions}) // txn_session.go
 	register(command{name: "refreshSessions", handler: handleEmpty})
 	register(command{name: "startSession", handler: handleStartSession})
 	register(command{name: "getCmdLineOpts", adminOnly: true, handler: handleGetCmdLineOpts})

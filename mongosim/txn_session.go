@@ -438,3 +438,51 @@ func sessionIDString(lsid bsoncore.Document) string {
 	_, uid, _ := lsid.Lookup("uid").BinaryOK()
 	return fmt.Sprintf("%x-%x-%x-%x-%x - %s", id[0:4], id[4:6], id[6:8], id[8:10], id[10:16], strings.ToUpper(hex.EncodeToString(uid)))
 }
+
+// handleEndSessions ends (or kills) the listed sessions: {endSessions:
+// [{id: UUID}, …]}. Their transactions in progress are aborted and their
+// state forgotten, as mongod's session cache does.
+func handleEndSessions(_ context.Context, req *request) (bsoncore.Document, error) {
+	v := req.arg(req.name)
+	if v.Type != bsoncore.TypeArray {
+		return nil, mongoerr.New(mongoerr.TypeMismatch,
+			"BSON field '%s.%s' is the wrong type '%s', expected type 'array'", req.name, req.name, typeName(v.Type))
+	}
+	user, db := "", ""
+	if req.conn != nil && req.conn.auth != nil {
+		if name, udb, ok := req.conn.auth.User(); ok {
+			user, db = name, udb
+		}
+	}
+	for _, e := range bsonkit.Values(v) {
+		if e.Type != bsoncore.TypeEmbeddedDocument {
+			continue
+		}
+		lsid := changestream.SessionLSID(e.Document().Lookup("id"), user, db)
+		key := append(append([]byte(nil), lsid.Lookup("id").Data...), lsid.Lookup("uid").Data...)
+		req.srv.repl.sessions.end(key)
+	}
+	return nil, nil
+}
+
+// handleKillAllSessions aborts every transaction in progress.
+func handleKillAllSessions(_ context.Context, req *request) (bsoncore.Document, error) {
+	req.srv.repl.sessions.abortAll()
+	return nil, nil
+}
+
+// end aborts the session's transaction in progress and forgets it.
+func (t *sessionTable) end(key []byte) {
+	t.mu.Lock()
+	s := t.byID[string(key)]
+	delete(t.byID, string(key))
+	t.mu.Unlock()
+	if s == nil {
+		return
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.txn != nil && s.txn.phase == txnInProgress {
+		s.txn.abort()
+	}
+}

@@ -119,3 +119,34 @@ func TestTransactionVisibilityIsAtomic(t *testing.T) {
 		}
 	}
 }
+
+// endSessions aborts the sessions' transactions in progress.
+func TestEndSessionsAbortsTransactions(t *testing.T) {
+	s := startTestServer(t, Options{})
+	c := connectTest(t, s.URI())
+	ctx := context.Background()
+	coll := c.Database("d").Collection("c")
+	sess, err := c.StartSession()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer sess.EndSession(ctx)
+	if err := sess.StartTransaction(); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := coll.InsertOne(mongo.NewSessionContext(ctx, sess), bson.D{{Key: "_id", Value: 1}}); err != nil {
+		t.Fatal(err)
+	}
+	id := sess.ID().Lookup("id")
+	if err := c.Database("admin").RunCommand(ctx, bson.D{{Key: "endSessions", Value: bson.A{bson.D{{Key: "id", Value: id}}}}}).Err(); err != nil {
+		t.Fatal(err)
+	}
+	err = sess.CommitTransaction(ctx)
+	var ce mongo.CommandError
+	if !errors.As(err, &ce) || ce.Code != 251 {
+		t.Fatalf("commit after endSessions: %v", err)
+	}
+	if n, _ := coll.CountDocuments(ctx, bson.D{}); n != 0 {
+		t.Fatalf("%d documents, want 0", n)
+	}
+}
