@@ -29,7 +29,8 @@ type eventBuilder struct {
 	nsType bool
 }
 
-// build returns the event of e for token tok.
+// build returns the event of e for token tok. The document lives in the
+// builder's buffer: valid until the next build.
 func (b *eventBuilder) build(e *Entry, tok Token) (bsoncore.Document, error) {
 	expanded := b.spec.ShowExpandedEvents
 	idx, d := bsoncore.AppendDocumentStart(b.buf[:0])
@@ -96,7 +97,7 @@ func (b *eventBuilder) build(e *Entry, tok Token) (bsoncore.Document, error) {
 	}
 	d, _ = bsoncore.AppendDocumentEnd(d, idx)
 	b.buf = d
-	return append(bsoncore.Document(nil), d...), nil
+	return d, nil
 }
 
 // buildInvalidate returns the invalidate event closing the stream after e.

@@ -94,6 +94,9 @@ type Stream struct {
 	pending     []pendingEvent
 	invalidated bool // an invalidate was produced: the stream ends after it
 	buf         []*Entry
+	// arena holds the pending events' bytes; it is reused once every
+	// pending event has gone to a sink (sinks copy what they keep).
+	arena []byte
 }
 
 // Open starts a stream on h. Starting or resuming before the retained
@@ -179,7 +182,7 @@ func (k *sliceSink) Room(size int) bool {
 }
 
 func (k *sliceSink) Add(ev bsoncore.Document) {
-	k.events = append(k.events, ev)
+	k.events = append(k.events, append(bsoncore.Document(nil), ev...))
 	k.bytes += len(ev)
 }
 
@@ -251,6 +254,8 @@ func (s *Stream) drain(sink Sink, r *Result) (full bool, err error) {
 		s.pending[0] = pendingEvent{}
 		s.pending = s.pending[1:]
 	}
+	s.pending = s.pending[:0]
+	s.arena = s.arena[:0]
 	return false, nil
 }
 
@@ -361,7 +366,11 @@ func (s *Stream) emit(ctx context.Context, doc bsoncore.Document, tok Token) (qu
 			"BSONObj size: %d (0x%X) is invalid. Size must be between 0 and 16793600(16MB) First element: _id: {_data: \"%s\"}",
 			len(doc), len(doc), tok.Hex())
 	}
-	s.pending = append(s.pending, pendingEvent{doc: doc, tok: tok})
+	// Keep the bytes in the arena: the builder reuses its buffer. Growing
+	// the arena leaves earlier events in the old array, still valid.
+	at := len(s.arena)
+	s.arena = append(s.arena, doc...)
+	s.pending = append(s.pending, pendingEvent{doc: s.arena[at:len(s.arena):len(s.arena)], tok: tok})
 	return true, nil
 }
 
