@@ -104,6 +104,8 @@ type request struct {
 	failLabels     []string
 	// stepDowns: the server's step-down count when the command arrived.
 	stepDowns uint64
+	// wcCode: the code of a writeConcernError added to a failed command.
+	wcCode int32
 	// stream, when set by a handler, makes the connection keep sending
 	// replies produced by it (exhaust hello); nil ends the stream.
 	stream func() bsoncore.Document
@@ -236,20 +238,27 @@ func (s *Server) run(ctx context.Context, req *request) (bsoncore.Document, erro
 	if err := s.checkReplState(req); err != nil {
 		return nil, err
 	}
-	if err := s.applyFailCommand(ctx, req, cmd); err != nil {
-		return nil, err
+	var body bsoncore.Document
+	err := s.applyFailCommand(ctx, req, cmd)
+	if err == nil {
+		// Sessions: retryable writes and transactions (txn_session.go).
+		body, err = s.withSession(ctx, req, cmd)
 	}
-	// Sessions: retryable writes and transactions (txn_session.go).
-	body, err := s.withSession(ctx, req, cmd)
+	// mongod waits for write concern after the command, failed or not: a
+	// failCommand writeConcernError joins either reply. (After the session
+	// layer, so a retried write's stored reply never carries the
+	// writeConcernError of an earlier attempt.)
+	wce := s.failWriteConcern(req, cmd)
 	if err != nil {
+		if wce != nil && !req.closeConn {
+			err = withWriteConcernError(req, err, wce)
+		}
 		return nil, err
 	}
 	if req.name == "listDatabases" {
 		body = filterListDatabases(req, body)
 	}
-	// After the session layer: a retried write's stored reply never
-	// carries the writeConcernError of an earlier attempt.
-	if wce := s.failWriteConcern(req, cmd); wce != nil {
+	if wce != nil {
 		body = s.appendWriteConcernError(req, body, wce)
 		req.ownsBody = false // a new buffer, not the pooled one
 	}
@@ -300,7 +309,7 @@ func (s *Server) finishError(req *request, err error) bsoncore.Document {
 	b := errorReply(err)
 	out := make([]byte, 0, len(b)+160)
 	out = append(out, b[:len(b)-1]...)
-	if me := asMongoErr(err); isNotPrimaryError(me.Code) && !s.opts.Standalone {
+	if me := asMongoErr(err); (isNotPrimaryError(me.Code) || isNotPrimaryError(req.wcCode)) && !s.opts.Standalone {
 		// mongod tells drivers which topology the error belongs to.
 		out = bsoncore.AppendDocumentElement(out, "topologyVersion", s.topologyVersionDoc())
 	}

@@ -129,7 +129,7 @@ func (s *Server) labelError(req *request, err error) *mongoerr.Error {
 		me.Labels = append([]string(nil), req.failLabels...)
 		return &me
 	}
-	computed := errorLabels(req, labelInput{code: me.Code, noWritesPerformed: req.noWritesPerformed()})
+	computed := errorLabels(req, labelInput{code: me.Code, wcCode: req.wcCode, noWritesPerformed: req.noWritesPerformed()})
 	if len(computed) == 0 {
 		return &me
 	}

@@ -131,12 +131,7 @@ func (s *Server) appendWriteConcernError(req *request, body bsoncore.Document, w
 	b := make([]byte, 0, len(body)+len(wce)+64)
 	b = append(b, body[:len(body)-1]...)
 	b = bsoncore.AppendDocumentElement(b, "writeConcernError", wce)
-	code := int32(0)
-	if v, err := wce.LookupErr("code"); err == nil {
-		if n, ok := v.AsInt64OK(); ok {
-			code = int32(n)
-		}
-	}
+	code := wceCode(wce)
 	labels := req.failLabels
 	if !req.overrideLabels {
 		labels = errorLabels(req, labelInput{wcCode: code, noWritesPerformed: req.noWritesPerformed()})
@@ -150,6 +145,34 @@ func (s *Server) appendWriteConcernError(req *request, body bsoncore.Document, w
 	b = append(b, 0)
 	bsoncore.UpdateLength(b, 0, int32(len(b)))
 	return b
+}
+
+// withWriteConcernError adds writeConcernError to a failed command's error
+// reply, as mongod does when it waits for write concern after a failure.
+func withWriteConcernError(req *request, err error, wce bsoncore.Document) error {
+	me := *asMongoErr(err)
+	b := make([]byte, 0, len(me.Extra)+len(wce)+32)
+	if len(me.Extra) > 5 {
+		b = append(b, me.Extra[:len(me.Extra)-1]...)
+	} else {
+		_, b = bsoncore.AppendDocumentStart(b)
+	}
+	b = bsoncore.AppendDocumentElement(b, "writeConcernError", wce)
+	b = append(b, 0)
+	bsoncore.UpdateLength(b, 0, int32(len(b)))
+	me.Extra = b
+	req.wcCode = wceCode(wce)
+	return &me
+}
+
+// wceCode is a writeConcernError's code (0 if absent).
+func wceCode(wce bsoncore.Document) int32 {
+	if v, err := wce.LookupErr("code"); err == nil {
+		if n, ok := v.AsInt64OK(); ok {
+			return int32(n)
+		}
+	}
+	return 0
 }
 
 func appendLabels(b []byte, labels []string) []byte {

@@ -494,3 +494,22 @@ func TestFailCommandThreadName(t *testing.T) {
 		t.Fatalf("other connection: %v", err)
 	}
 }
+
+func TestFailCommandErrorAndWriteConcernError(t *testing.T) {
+	app := uniqueApp(t)
+	db := newDB(t)
+	// mongod waits for write concern after a failed command too: both the
+	// error and the writeConcernError reach the reply.
+	setFailPoint(t, "alwaysOn", bson.D{{Key: "failCommands", Value: bson.A{"insert"}}, {Key: "errorCode", Value: 2},
+		{Key: "writeConcernError", Value: bson.D{{Key: "code", Value: 100}, {Key: "errmsg", Value: "Not enough data-bearing nodes"}}},
+		{Key: "appName", Value: app}})
+	c, _ := appClient(t, app, options.Client().SetRetryWrites(false))
+	raw, err := c.Database(db.Name()).RunCommand(ctxT(t), bson.D{{Key: "insert", Value: "c"}, {Key: "documents", Value: bson.A{bson.D{{Key: "_id", Value: 1}}}}}).Raw()
+	wantCode(t, err, 2)
+	if lookup(t, raw, "writeConcernError", "code").Int32() != 100 || lookup(t, raw, "ok").Double() != 0 {
+		t.Fatalf("reply %s", raw)
+	}
+	if n, _ := db.Collection("c").CountDocuments(ctxT(t), bson.D{}); n != 0 {
+		t.Fatalf("the failed insert ran (%d documents)", n)
+	}
+}
