@@ -22,7 +22,10 @@ type Options struct {
 	BatchDocs  int
 	// PartitionBytes is the target size of one _id-range partition.
 	PartitionBytes int64
-	// QueueBytes bounds the documents read but not yet written.
+	// QueueBytes bounds the documents read but not yet written: the
+	// batches queued for or in flight to the target. Each reader holds at
+	// most two batches more (the one it cuts, the one waiting for room),
+	// and the cursor batch it reads from (at most 16 MiB).
 	QueueBytes int64
 	// IndexesFirst builds indexes before copying a collection's documents
 	// (default: after, which is much faster).
