@@ -56,6 +56,12 @@ func Connect(ctx context.Context, uri string, role Role) (*Client, error) {
 	if opts.ServerSelectionTimeout == nil {
 		opts.SetServerSelectionTimeout(15 * time.Second)
 	}
+	if opts.HeartbeatInterval == nil {
+		// The driver's Disconnect can wait for a streaming hello that began
+		// just before it, up to one heartbeat; a short one keeps shutdowns
+		// (and short-lived commands such as verify) quick.
+		opts.SetHeartbeatInterval(2 * time.Second)
+	}
 	if err := opts.Validate(); err != nil {
 		return nil, fmt.Errorf("%s URI %s: %w", role, redacted, scrub(err, uri))
 	}
