@@ -18,6 +18,8 @@ type CloneConfig struct {
 	BatchDocs  int     // baseline find/insertMany batch size
 	Rounds     int     // repeat every copier; each keeps its fastest round
 	ServerEnv  []string
+	MlinkArgs  []string  // extra mlinkclone flags (e.g. -writers 8, -cpuprofile f)
+	Nice       int       // nice(1) adjustment of every process started (0: none)
 	Log        io.Writer // progress lines
 }
 
@@ -74,7 +76,7 @@ func RunCloneBench(ctx context.Context, cfg CloneConfig) (*CloneReport, error) {
 		}
 		bins[name] = p
 	}
-	src, dst, err := startPair(ctx, bins["mongosim"], cfg.ServerEnv)
+	src, dst, err := startPair(ctx, ProcSpec{Bin: bins["mongosim"], Env: cfg.ServerEnv, Nice: cfg.Nice})
 	if err != nil {
 		return nil, err
 	}
@@ -118,7 +120,7 @@ func RunCloneBench(ctx context.Context, cfg CloneConfig) (*CloneReport, error) {
 		copiers = append(copiers, copier{"raw", w, bins["rawcopy"],
 			[]string{"-src", src.URI, "-dst", dst.URI, "-workers", strconv.Itoa(w), "-batch", strconv.Itoa(cfg.BatchDocs)}})
 	}
-	copiers = append(copiers, copier{"mlink", 0, bins["mlinkclone"], []string{"-src", src.URI, "-dst", dst.URI}})
+	copiers = append(copiers, copier{"mlink", 0, bins["mlinkclone"], append([]string{"-src", src.URI, "-dst", dst.URI}, cfg.MlinkArgs...)})
 	for round := 1; round <= cfg.Rounds; round++ {
 		order := copiers
 		if round%2 == 0 { // alternate the order so neither side always meets a warmer target
@@ -132,7 +134,7 @@ func RunCloneBench(ctx context.Context, cfg CloneConfig) (*CloneReport, error) {
 				return nil, fmt.Errorf("reset target: %w", err)
 			}
 			srcCPU, dstCPU := serverCPU(src), serverCPU(dst)
-			res, err := RunProc(ctx, ProcSpec{Bin: c.bin, Args: c.args})
+			res, err := RunProc(ctx, ProcSpec{Bin: c.bin, Args: c.args, Nice: cfg.Nice})
 			if err != nil {
 				return nil, err
 			}
@@ -167,11 +169,13 @@ func RunCloneBench(ctx context.Context, cfg CloneConfig) (*CloneReport, error) {
 }
 
 // startPair starts the source and the target server processes.
-func startPair(ctx context.Context, bin string, env []string) (src, dst *Server, err error) {
-	if src, err = StartServer(ctx, bin, env, "--replset", "rs0"); err != nil {
+func startPair(ctx context.Context, spec ProcSpec) (src, dst *Server, err error) {
+	spec.Args = []string{"--replset", "rs0"}
+	if src, err = StartServer(ctx, spec); err != nil {
 		return nil, nil, fmt.Errorf("source server: %w", err)
 	}
-	if dst, err = StartServer(ctx, bin, env, "--replset", "rs1"); err != nil {
+	spec.Args = []string{"--replset", "rs1"}
+	if dst, err = StartServer(ctx, spec); err != nil {
 		_ = src.Stop()
 		return nil, nil, fmt.Errorf("target server: %w", err)
 	}

@@ -23,6 +23,9 @@ type ProcSpec struct {
 	Bin  string
 	Args []string
 	Env  []string // added to this process's environment
+	// Nice, when not 0, runs the program under nice(1) with this
+	// adjustment (negative: ahead of other work on a shared machine).
+	Nice int
 	// OnLine, when set, sees every stdout line as it is printed (from one
 	// goroutine, in order). Stdout is also kept for Result.
 	OnLine func(line string)
@@ -30,6 +33,7 @@ type ProcSpec struct {
 
 // Proc is a running child process.
 type Proc struct {
+	name    string
 	cmd     *exec.Cmd
 	started time.Time
 	stdin   io.WriteCloser
@@ -51,7 +55,12 @@ type ProcResult struct {
 
 // StartProc starts a child. Killing ctx kills it.
 func StartProc(ctx context.Context, spec ProcSpec) (*Proc, error) {
-	p := &Proc{cmd: exec.CommandContext(ctx, spec.Bin, spec.Args...), outDone: make(chan struct{}), done: make(chan struct{})}
+	bin, args := spec.Bin, spec.Args
+	if spec.Nice != 0 {
+		// nice execs the program in place: same pid, same rusage.
+		bin, args = "nice", append([]string{"-n", strconv.Itoa(spec.Nice), spec.Bin}, spec.Args...)
+	}
+	p := &Proc{name: filepath.Base(spec.Bin), cmd: exec.CommandContext(ctx, bin, args...), outDone: make(chan struct{}), done: make(chan struct{})}
 	p.cmd.Env = append(os.Environ(), spec.Env...)
 	p.cmd.Stderr = &p.stderr
 	p.cmd.WaitDelay = 5 * time.Second
@@ -65,7 +74,7 @@ func StartProc(ctx context.Context, spec ProcSpec) (*Proc, error) {
 	}
 	p.started = time.Now()
 	if err := p.cmd.Start(); err != nil {
-		return nil, fmt.Errorf("start %s: %w", filepath.Base(spec.Bin), err)
+		return nil, fmt.Errorf("start %s: %w", p.name, err)
 	}
 	go func() {
 		defer close(p.outDone)
@@ -112,8 +121,7 @@ func (p *Proc) Wait() (ProcResult, error) {
 		res.CPU = time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 	}
 	if p.waitErr != nil {
-		name := filepath.Base(p.cmd.Path)
-		return res, fmt.Errorf("%s: %w; stderr: %s", name, p.waitErr, strings.TrimSpace(p.stderr.String()))
+		return res, fmt.Errorf("%s: %w; stderr: %s", p.name, p.waitErr, strings.TrimSpace(p.stderr.String()))
 	}
 	return res, nil
 }
@@ -134,17 +142,18 @@ type Server struct {
 	proc *Proc
 }
 
-// StartServer runs the mongosim binary on a free port and waits for the
-// URI it prints.
-func StartServer(ctx context.Context, bin string, env []string, args ...string) (*Server, error) {
+// StartServer runs the mongosim binary of spec on a free port (spec.Args
+// are further flags) and waits for the URI it prints.
+func StartServer(ctx context.Context, spec ProcSpec) (*Server, error) {
 	uri := make(chan string, 1)
 	var once sync.Once
-	p, err := StartProc(ctx, ProcSpec{Bin: bin, Args: append([]string{"--port", "0"}, args...), Env: env,
-		OnLine: func(line string) {
-			if strings.HasPrefix(line, "mongodb://") {
-				once.Do(func() { uri <- line })
-			}
-		}})
+	spec.Args = append([]string{"--port", "0"}, spec.Args...)
+	spec.OnLine = func(line string) {
+		if strings.HasPrefix(line, "mongodb://") {
+			once.Do(func() { uri <- line })
+		}
+	}
+	p, err := StartProc(ctx, spec)
 	if err != nil {
 		return nil, err
 	}

@@ -28,6 +28,7 @@ type ReplConfig struct {
 	LagEvery  time.Duration
 	ServerEnv []string
 	Log       io.Writer
+	Nice      int // nice(1) adjustment of every process started (0: none)
 	// MlinkArgs are extra flags for every mlinkrepl run (e.g. -cpuprofile).
 	MlinkArgs []string
 	// Samples, when set, receives every lag sample of the lag test as
@@ -106,7 +107,7 @@ func RunReplBench(ctx context.Context, cfg ReplConfig) (*ReplReport, error) {
 		}
 		bins[name] = p
 	}
-	src, dst, err := startPair(ctx, bins["mongosim"], cfg.ServerEnv)
+	src, dst, err := startPair(ctx, ProcSpec{Bin: bins["mongosim"], Env: cfg.ServerEnv, Nice: cfg.Nice})
 	if err != nil {
 		return nil, err
 	}
@@ -177,7 +178,7 @@ func RunReplBench(ctx context.Context, cfg ReplConfig) (*ReplReport, error) {
 			if err := resetTarget(); err != nil {
 				return nil, fmt.Errorf("reset target: %w", err)
 			}
-			res, err := RunProc(ctx, ProcSpec{Bin: a.bin, Args: append(flags.Args(), a.extra...)})
+			res, err := RunProc(ctx, ProcSpec{Bin: a.bin, Args: append(flags.Args(), a.extra...), Nice: cfg.Nice})
 			if err != nil {
 				return nil, err
 			}
@@ -226,7 +227,7 @@ func runLagTest(ctx context.Context, cfg ReplConfig, rep *ReplReport, bin string
 	flags := ApplyFlags{Src: src.URI, Dst: dst.URI, StartAt: startAt, Opts: cfg.Apply}
 	var mu sync.Mutex
 	var samples []LagSample
-	p, err := StartProc(ctx, ProcSpec{Bin: bin, Args: append(append(flags.Args(), "-lag", "-lag-every", cfg.LagEvery.String()), cfg.MlinkArgs...),
+	p, err := StartProc(ctx, ProcSpec{Bin: bin, Nice: cfg.Nice, Args: append(append(flags.Args(), "-lag", "-lag-every", cfg.LagEvery.String()), cfg.MlinkArgs...),
 		OnLine: func(line string) {
 			if s, ok := ParseLagLine(line); ok {
 				mu.Lock()

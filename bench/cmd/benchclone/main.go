@@ -33,7 +33,9 @@ func run() error {
 	size := flag.Int("doc-bytes", 1024, "average document size in bytes")
 	workers := flag.String("raw-workers", "4,8,16", "baseline worker counts to try (the best is compared)")
 	rounds := flag.Int("rounds", 1, "run every copier this many times (each keeps its fastest)")
+	nice := flag.Int("nice", 0, "run the servers and the measured programs under nice -n N (e.g. -5 on a machine shared with other work; negative needs root)")
 	binDir := flag.String("bin", "", "directory holding mongosim, rawcopy and mlinkclone (default: this program's)")
+	mlinkFlags := flag.String("mlink-flags", "", "extra flags for mlinkclone, space-separated (e.g. \"-writers 8\" or \"-cpuprofile /tmp/clone.prof\")")
 	gogc := flag.String("server-gogc", "", "GOGC of the server processes (default: Go's)")
 	flag.Parse()
 	var ws []int
@@ -56,7 +58,9 @@ func run() error {
 		RawWorkers: ws,
 		Rounds:     *rounds,
 		ServerEnv:  env,
+		MlinkArgs:  strings.Fields(*mlinkFlags),
 		Log:        os.Stderr,
+		Nice:       *nice,
 	})
 	if err != nil {
 		return err

@@ -43,6 +43,7 @@ func run() error {
 	step := flag.Duration("step", 10*time.Second, "duration of each lag test step")
 	samplesPath := flag.String("samples", "", "write every lag sample (ms since the lag test began, lag ms) to this file")
 	mlinkFlags := flag.String("mlink-flags", "", "extra flags for mlinkrepl, space-separated (e.g. \"-cpuprofile /tmp/repl.prof\"; the lag test's run overwrites the apply run's file)")
+	nice := flag.Int("nice", 0, "run the servers and the measured programs under nice -n N (e.g. -5 on a machine shared with other work; negative needs root)")
 	binDir := flag.String("bin", "", "directory holding mongosim, rawapply and mlinkrepl (default: this program's)")
 	flag.Parse()
 	var rs []float64
@@ -76,6 +77,7 @@ func run() error {
 		Rates:     rs,
 		StepFor:   *step,
 		Log:       os.Stderr,
+		Nice:      *nice,
 		Samples:   cfgSamples,
 		MlinkArgs: strings.Fields(*mlinkFlags),
 	})

@@ -1,6 +1,7 @@
-// Command mlinkclone runs mlink's clone engine, with its default options,
-// from -src to -dst: the same code path as `mlink start` before
-// replication. It prints "docs N" (documents sent) when done.
+// Command mlinkclone runs mlink's clone engine, with its default options
+// unless -readers/-writers say otherwise, from -src to -dst: the same code
+// path as `mlink start` before replication. It prints "docs N" (documents
+// sent) when done.
 package main
 
 import (
@@ -26,6 +27,8 @@ func main() {
 func run() error {
 	srcURI := flag.String("src", "", "source connection string")
 	dstURI := flag.String("dst", "", "target connection string")
+	readers := flag.Int("readers", 0, "clone.Options.Readers (0: mlink's default)")
+	writers := flag.Int("writers", 0, "clone.Options.Writers (0: mlink's default)")
 	cpuProfile := flag.String("cpuprofile", "", "write a CPU profile of the run to this file")
 	flag.Parse()
 	if *cpuProfile != "" {
@@ -50,7 +53,7 @@ func run() error {
 		return err
 	}
 	defer dst.Close(context.WithoutCancel(ctx))
-	cl := clone.New(src, dst, clone.Options{})
+	cl := clone.New(src, dst, clone.Options{Readers: *readers, Writers: *writers})
 	if err := cl.Run(ctx); err != nil {
 		return err
 	}
