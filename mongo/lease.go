@@ -47,9 +47,12 @@ func (m *Meta) TakeLease(ctx context.Context, l Lease, ttl time.Duration, takeOv
 		return false, holder, fmt.Errorf("target: take the lease: %w", err)
 	}
 	if res.MatchedCount == 0 {
-		// No lease yet: insert one. If another daemon raced us, one of the
-		// two gets a duplicate key.
-		_, err = coll.UpdateOne(ctx, bson.D{{Key: "_id", Value: leaseID}}, set, options.UpdateOne().SetUpsert(true))
+		// Maybe no lease yet: insert one. The filter must not match a lease
+		// someone else holds (an upsert would overwrite it): with our owner
+		// in it, a held lease makes the insert fail with a duplicate key,
+		// as does losing a race with another daemon inserting at once.
+		mineOnly := bson.D{{Key: "_id", Value: leaseID}, {Key: "owner", Value: l.Owner}}
+		_, err = coll.UpdateOne(ctx, mineOnly, set, options.UpdateOne().SetUpsert(true))
 		if err != nil && !HasCode(err, 11000) {
 			return false, holder, fmt.Errorf("target: take the lease: %w", err)
 		}
