@@ -51,7 +51,7 @@ func IsTransient(err error) bool {
 		}
 	}
 	var sse topology.ServerSelectionError
-	return errors.As(err, &sse)
+	return errors.As(err, &sse) || IsPoolCleared(err)
 }
 
 // Retry runs fn until it succeeds, fails with a non-transient error, the
@@ -61,7 +61,7 @@ func Retry(ctx context.Context, attempts int, fn func(context.Context) error, on
 	backoff := 100 * time.Millisecond
 	var err error
 	for i := 0; i < attempts; i++ {
-		if err = fn(ctx); err == nil || !IsTransient(err) {
+		if err = fn(ctx); err == nil || !IsTransient(err) || ctx.Err() != nil {
 			return err
 		}
 		if onRetry != nil {
