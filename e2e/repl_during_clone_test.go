@@ -28,10 +28,17 @@ func (e *Env) slowClone(t *testing.T, times int, block time.Duration) {
 		}},
 	}).Err()
 	mustExec(t, err)
-	t.Cleanup(func() {
-		_ = e.Src.Database("admin").RunCommand(context.Background(), bson.D{
-			{Key: "configureFailPoint", Value: "failCommand"}, {Key: "mode", Value: "off"}}).Err()
-	})
+	t.Cleanup(func() { e.stopFailPoint(t) })
+}
+
+// stopFailPoint turns the failCommand fail point off.
+func (e *Env) stopFailPoint(t *testing.T) {
+	t.Helper()
+	err := e.Src.Database("admin").RunCommand(context.Background(), bson.D{
+		{Key: "configureFailPoint", Value: "failCommand"}, {Key: "mode", Value: "off"}}).Err()
+	if err != nil {
+		t.Errorf("turn the fail point off: %v", err)
+	}
 }
 
 // TestDDLAndWritesDuringTheClone runs every DDL kind and every CRUD form
