@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"runtime"
+	"sort"
 	"strconv"
 	"strings"
 	"time"
@@ -16,7 +17,7 @@ type CloneConfig struct {
 	Dataset    Dataset // loaded on the source
 	RawWorkers []int   // baseline worker counts to try; the best is compared
 	BatchDocs  int     // baseline find/insertMany batch size
-	Rounds     int     // repeat every copier; each keeps its fastest round
+	Rounds     int     // paired rounds (mlink, then the baseline at its best worker count) after round 0
 	ServerEnv  []string
 	MlinkArgs  []string  // extra mlinkclone flags (e.g. -writers 8, -cpuprofile f)
 	Nice       int       // nice(1) adjustment of every process started (0: none)
@@ -38,16 +39,19 @@ type CopierRun struct {
 
 // CloneReport is the clone benchmark's outcome.
 type CloneReport struct {
-	Dataset    Dataset
-	DataBytes  int64
-	Load       time.Duration
-	Runs       []CopierRun
-	BestRaw    CopierRun
-	Mlink      CopierRun
-	Ratio      float64 // mlink wall / best raw wall
-	CPURatio   float64 // mlink's CPU time / the best raw run's (copier process only)
-	SourcePeak int64   // server processes' peak RSS over the whole run
-	TargetPeak int64
+	Dataset   Dataset
+	DataBytes int64
+	Load      time.Duration
+	Runs      []CopierRun // every run, calibration (round 0) included
+	// BestWorkers is the baseline's fastest worker count in round 0; Pairs
+	// are the rounds that follow, mlink against that baseline.
+	BestWorkers  int
+	Pairs        []ClonePair
+	Ratio        float64 // median over pairs of mlink wall / raw wall
+	CPURatio     float64 // median over pairs of mlink CPU / raw CPU (copier processes)
+	MlinkPeakRSS int64   // highest peak RSS of mlink's runs
+	SourcePeak   int64   // server processes' peak RSS over the whole run
+	TargetPeak   int64
 }
 
 // RunCloneBench starts two mongosim processes, loads the dataset on the
@@ -115,57 +119,100 @@ func RunCloneBench(ctx context.Context, cfg CloneConfig) (*CloneReport, error) {
 		bin     string
 		args    []string
 	}
-	var copiers []copier
+	runOne := func(c copier, round int) (CopierRun, error) {
+		if err := DropUserDatabases(ctx, dstC); err != nil {
+			return CopierRun{}, fmt.Errorf("reset target: %w", err)
+		}
+		srcCPU, dstCPU := serverCPU(src), serverCPU(dst)
+		res, err := RunProc(ctx, ProcSpec{Bin: c.bin, Args: c.args, Nice: cfg.Nice})
+		if err != nil {
+			return CopierRun{}, err
+		}
+		run := CopierRun{Copier: c.name, Workers: c.workers, Round: round, Wall: res.Wall, MaxRSS: res.MaxRSS,
+			Docs: reportedDocs(res.Stdout), CPU: res.CPU,
+			SourceCPU: serverCPU(src) - srcCPU, TargetCPU: serverCPU(dst) - dstCPU, Load: LoadAverage()}
+		got, err := TakeFingerprint(ctx, dstC, cfg.Dataset.DB)
+		if err != nil {
+			return CopierRun{}, err
+		}
+		if d := want.Diff(got); d != "" {
+			return CopierRun{}, fmt.Errorf("%s copy (workers %d) is not the source: %s", c.name, c.workers, d)
+		}
+		logf("round %d %-5s workers %-2s %8s  peak RSS %6.1f MB  CPU %5.1f s  (copy verified)", round, c.name,
+			workersLabel(c.workers), run.Wall.Round(time.Millisecond), mb(run.MaxRSS), run.CPU.Seconds())
+		rep.Runs = append(rep.Runs, run)
+		return run, nil
+	}
+	rawCopier := func(w int) copier {
+		return copier{"raw", w, bins["rawcopy"],
+			[]string{"-src", src.URI, "-dst", dst.URI, "-workers", strconv.Itoa(w), "-batch", strconv.Itoa(cfg.BatchDocs)}}
+	}
+	mlinkCopier := copier{"mlink", 0, bins["mlinkclone"], append([]string{"-src", src.URI, "-dst", dst.URI}, cfg.MlinkArgs...)}
+
+	// Round 0 finds the baseline's best worker count; then mlink and that
+	// baseline run in pairs, alternating which goes first, and the pairs'
+	// median ratio is the result: neighbours' load drifts, a pair's two
+	// runs are minutes apart at most.
+	best := CopierRun{}
 	for _, w := range cfg.RawWorkers {
-		copiers = append(copiers, copier{"raw", w, bins["rawcopy"],
-			[]string{"-src", src.URI, "-dst", dst.URI, "-workers", strconv.Itoa(w), "-batch", strconv.Itoa(cfg.BatchDocs)}})
+		run, err := runOne(rawCopier(w), 0)
+		if err != nil {
+			return nil, err
+		}
+		if best.Wall == 0 || run.Wall < best.Wall {
+			best = run
+		}
 	}
-	copiers = append(copiers, copier{"mlink", 0, bins["mlinkclone"], append([]string{"-src", src.URI, "-dst", dst.URI}, cfg.MlinkArgs...)})
+	rep.BestWorkers = best.Workers
 	for round := 1; round <= cfg.Rounds; round++ {
-		order := copiers
-		if round%2 == 0 { // alternate the order so neither side always meets a warmer target
-			order = make([]copier, len(copiers))
-			for i, c := range copiers {
-				order[len(copiers)-1-i] = c
-			}
+		order := []copier{mlinkCopier, rawCopier(best.Workers)}
+		if round%2 == 0 {
+			order[0], order[1] = order[1], order[0]
 		}
+		var p ClonePair
 		for _, c := range order {
-			if err := DropUserDatabases(ctx, dstC); err != nil {
-				return nil, fmt.Errorf("reset target: %w", err)
-			}
-			srcCPU, dstCPU := serverCPU(src), serverCPU(dst)
-			res, err := RunProc(ctx, ProcSpec{Bin: c.bin, Args: c.args, Nice: cfg.Nice})
+			run, err := runOne(c, round)
 			if err != nil {
 				return nil, err
 			}
-			run := CopierRun{Copier: c.name, Workers: c.workers, Round: round, Wall: res.Wall, MaxRSS: res.MaxRSS,
-				Docs: reportedDocs(res.Stdout), CPU: res.CPU,
-				SourceCPU: serverCPU(src) - srcCPU, TargetCPU: serverCPU(dst) - dstCPU, Load: LoadAverage()}
-			got, err := TakeFingerprint(ctx, dstC, cfg.Dataset.DB)
-			if err != nil {
-				return nil, err
+			if c.name == "mlink" {
+				p.Mlink = run
+			} else {
+				p.Raw = run
 			}
-			if d := want.Diff(got); d != "" {
-				return nil, fmt.Errorf("%s copy (workers %d) is not the source: %s", c.name, c.workers, d)
-			}
-			logf("round %d %-5s workers %-2s %8s  peak RSS %6.1f MB  %.0f docs/s  (copy verified)", round, c.name,
-				workersLabel(c.workers), run.Wall.Round(time.Millisecond), mb(run.MaxRSS), float64(cfg.Dataset.Docs)/run.Wall.Seconds())
-			rep.Runs = append(rep.Runs, run)
 		}
+		p.Ratio = p.Mlink.Wall.Seconds() / p.Raw.Wall.Seconds()
+		p.CPURatio = p.Mlink.CPU.Seconds() / p.Raw.CPU.Seconds()
+		rep.Pairs = append(rep.Pairs, p)
 	}
-	for _, r := range rep.Runs {
-		switch {
-		case r.Copier == "raw" && (rep.BestRaw.Wall == 0 || r.Wall < rep.BestRaw.Wall):
-			rep.BestRaw = r
-		case r.Copier == "mlink" && (rep.Mlink.Wall == 0 || r.Wall < rep.Mlink.Wall):
-			rep.Mlink = r
-		}
+	var ratios, cpuRatios []float64
+	for _, p := range rep.Pairs {
+		ratios, cpuRatios = append(ratios, p.Ratio), append(cpuRatios, p.CPURatio)
+		rep.MlinkPeakRSS = max(rep.MlinkPeakRSS, p.Mlink.MaxRSS)
 	}
-	rep.Ratio = rep.Mlink.Wall.Seconds() / rep.BestRaw.Wall.Seconds()
-	rep.CPURatio = rep.Mlink.CPU.Seconds() / rep.BestRaw.CPU.Seconds()
+	rep.Ratio, rep.CPURatio = median(ratios), median(cpuRatios)
 	_, rep.SourcePeak, _ = src.Memory()
 	_, rep.TargetPeak, _ = dst.Memory()
 	return rep, nil
+}
+
+// ClonePair is one round: mlink and the baseline at its best worker count.
+type ClonePair struct {
+	Mlink, Raw      CopierRun
+	Ratio, CPURatio float64 // mlink / raw: wall time, and the copier's CPU time
+}
+
+// median of a non-empty slice (sorted in place).
+func median(v []float64) float64 {
+	if len(v) == 0 {
+		return 0
+	}
+	sort.Float64s(v)
+	if n := len(v); n%2 == 1 {
+		return v[n/2]
+	} else {
+		return (v[n/2-1] + v[n/2]) / 2
+	}
 }
 
 // startPair starts the source and the target server processes.
@@ -222,9 +269,14 @@ func (r *CloneReport) WriteTable(w io.Writer) {
 			run.CPU.Seconds(), run.SourceCPU.Seconds(), run.TargetCPU.Seconds(), run.Load)
 		maxLoad = max(maxLoad, run.Load)
 	}
-	fmt.Fprintf(w, "best raw baseline: %d workers, %s; mlink: %s\n", r.BestRaw.Workers, r.BestRaw.Wall.Round(time.Millisecond), r.Mlink.Wall.Round(time.Millisecond))
-	fmt.Fprintf(w, "mlink / raw wall time = %.2fx (goal <= 1.25x: %s); copier CPU time %.2fx\n", r.Ratio, verdict(r.Ratio <= 1.25), r.CPURatio)
-	fmt.Fprintf(w, "mlink peak RSS = %.1f MB (goal <= 300 MB: %s)\n", mb(r.Mlink.MaxRSS), verdict(r.Mlink.MaxRSS <= 300<<20))
+	fmt.Fprintf(w, "baseline's best worker count (round 0): %d; pairs (mlink vs raw, order alternating):\n", r.BestWorkers)
+	for i, p := range r.Pairs {
+		fmt.Fprintf(w, "  round %d: mlink %s, raw %s: %.2fx wall, %.2fx CPU\n", i+1, p.Mlink.Wall.Round(time.Millisecond),
+			p.Raw.Wall.Round(time.Millisecond), p.Ratio, p.CPURatio)
+	}
+	fmt.Fprintf(w, "mlink / raw wall time = %.2fx, median of %d pairs (goal <= 1.25x: %s); copier CPU time %.2fx\n",
+		r.Ratio, len(r.Pairs), verdict(r.Ratio <= 1.25), r.CPURatio)
+	fmt.Fprintf(w, "mlink peak RSS = %.1f MB (goal <= 300 MB: %s)\n", mb(r.MlinkPeakRSS), verdict(r.MlinkPeakRSS <= 300<<20))
 	fmt.Fprintf(w, "servers' peak RSS: source %.0f MB, target %.0f MB\n", mb(r.SourcePeak), mb(r.TargetPeak))
 	warnBusy(w, maxLoad)
 }

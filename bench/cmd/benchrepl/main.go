@@ -34,11 +34,11 @@ func main() {
 func run() error {
 	var apply bench.ApplyOptions
 	apply.Register(flag.CommandLine)
-	base := flag.Int64("base-docs", 100_000, "documents loaded on both sides before the benchmark")
+	base := flag.Int64("base-docs", 50_000, "documents loaded on both sides before the benchmark")
 	colls := flag.Int("colls", 4, "collections")
 	size := flag.Int("doc-bytes", 1024, "average document size in bytes")
 	backlog := flag.Int64("backlog", 200_000, "operations in the backlog both appliers drain")
-	rounds := flag.Int("rounds", 1, "apply-rate rounds (each applier keeps its fastest)")
+	rounds := flag.Int("rounds", 3, "apply-rate rounds, each applier once per round (the median ratio is reported)")
 	rates := flag.String("rates", "1000,2000,5000,10000,20000", "lag test writer rates, ops/s (empty: no lag test)")
 	step := flag.Duration("step", 10*time.Second, "duration of each lag test step")
 	samplesPath := flag.String("samples", "", "write every lag sample (ms since the lag test began, lag ms) to this file")
