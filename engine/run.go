@@ -78,6 +78,8 @@ func (e *Engine) run(ctx context.Context, finalize bool) error {
 			return err
 		}
 		cp = e.snapshot()
+	} else {
+		e.loadCloneProgress(ctx, filter)
 	}
 	return e.runRepl(ctx, filter, cp, finalize)
 }
@@ -111,6 +113,22 @@ func (e *Engine) runClone(ctx context.Context, filter *mlink.Filter) error {
 		cp.CloneDone, cp.CloneFinish = true, finish
 		cp.Phases = withPhase(endPhase(cp.Phases, "clone"), "catchup")
 	})
+}
+
+// loadCloneProgress restores the finished clone's figures for status after
+// a restart during replication: running a Cloner whose checkpoint says
+// everything is done only reads the checkpoint.
+func (e *Engine) loadCloneProgress(ctx context.Context, filter *mlink.Filter) {
+	opts := e.cfg.Clone
+	opts.Filter, opts.Logger, opts.Metrics = filter, e.log, e.m
+	cl := clone.New(e.src, e.dst, opts)
+	if err := cl.Run(ctx); err != nil {
+		e.log.Warn("could not read the clone's checkpoint for status", "error", err)
+		return
+	}
+	e.mu.Lock()
+	e.cloner = cl
+	e.mu.Unlock()
 }
 
 // savePosition persists replication's applied position (repl.Options.Save).
