@@ -216,7 +216,13 @@ func startProcess(bin string, env []string, args ...string) (*process, error) {
 // killed.
 func StartDaemon(t testing.TB, bin string, args ...string) *Daemon {
 	t.Helper()
-	d, err := TryStartDaemon(bin, args...)
+	return StartDaemonEnv(t, bin, nil, args...)
+}
+
+// StartDaemonEnv is StartDaemon with extra environment variables ("K=V").
+func StartDaemonEnv(t testing.TB, bin string, env []string, args ...string) *Daemon {
+	t.Helper()
+	d, err := TryStartDaemon(bin, env, args...)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -226,9 +232,9 @@ func StartDaemon(t testing.TB, bin string, args ...string) *Daemon {
 
 // TryStartDaemon is StartDaemon returning an error (the daemon's output
 // included) when it exits or stays silent instead of listening.
-func TryStartDaemon(bin string, args ...string) (*Daemon, error) {
+func TryStartDaemon(bin string, env []string, args ...string) (*Daemon, error) {
 	args = append(append([]string{"serve"}, args...), "--port", "0", "--log-json")
-	p, err := startProcess(bin, nil, args...)
+	p, err := startProcess(bin, env, args...)
 	if err != nil {
 		return nil, err
 	}
