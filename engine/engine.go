@@ -57,12 +57,15 @@ type Engine struct {
 	repl     *repl.Replicator
 	warnings map[string]mlink.Warning
 	failures []mlink.IndexFailure
-	cancel   context.CancelFunc // stops the background run
-	runDone  chan struct{}      // closed when the background run exits
-	bg       context.Context    // lives as long as the engine
-	bgStop   context.CancelFunc
-	wg       sync.WaitGroup
-	aborted  atomic.Bool // Abort: behave like a dead process, persist nothing
+	// oplogWindow is the source oplog's span in seconds at the last check
+	// (0 until measured).
+	oplogWindow float64
+	cancel      context.CancelFunc // stops the background run
+	runDone     chan struct{}      // closed when the background run exits
+	bg          context.Context    // lives as long as the engine
+	bgStop      context.CancelFunc
+	wg          sync.WaitGroup
+	aborted     atomic.Bool // Abort: behave like a dead process, persist nothing
 }
 
 // New connects to both sides, takes the target's lease and recovers the

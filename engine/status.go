@@ -19,7 +19,7 @@ func (e *Engine) Status(ctx context.Context) mlink.Status {
 		Target:          mlink.RedactURI(e.cfg.TargetURI),
 		IndexFailures:   append([]mlink.IndexFailure(nil), e.failures...),
 	}
-	cp, cl, r := e.cp, e.cloner, e.repl
+	cp, cl, r, window := e.cp, e.cloner, e.repl, e.oplogWindow
 	for _, w := range e.warnings {
 		st.Warnings = append(st.Warnings, w)
 	}
@@ -42,6 +42,7 @@ func (e *Engine) Status(ctx context.Context) mlink.Status {
 	if r != nil {
 		rs := r.Stats()
 		rp := rs.Progress()
+		rp.OplogWindow = window
 		st.Replication = &rp
 		if rs.EventsApplied > 0 || !rs.AppliedTime.IsZero() {
 			lag := int64(rs.LagSeconds)
@@ -113,6 +114,9 @@ func (e *Engine) oplogGuard(ctx context.Context) {
 		e.clearWarning("oplog-window-unknown")
 		window := float64(last.T) - float64(first.T)
 		e.m.OplogWindowSeconds.Set(window)
+		e.mu.Lock()
+		e.oplogWindow = window
+		e.mu.Unlock()
 		cp := e.snapshot()
 		e.mu.Lock()
 		cl, r := e.cloner, e.repl
