@@ -20,6 +20,12 @@ func TestLifecycleThroughCLI(t *testing.T) {
 	p := newPair(t)
 	p.clients(t, p.srcURI, p.dstURI)
 	loaded := loadSample(t, p.srcC, "life_", 3000)
+	// The source's oplog spans a few seconds (its no-ops are a second
+	// apart) before the daemon first measures it.
+	WaitFor(t, "a 2 s oplog window", 30*time.Second, func() bool {
+		w := p.src.OplogWindow()
+		return w.Newest.T >= w.Oldest.T+2
+	})
 	d := StartDaemon(t, bin, "--source", p.srcURI, "--target", p.dstURI)
 	server := []string{"--server", d.URL}
 	c := d.Client("")
@@ -45,10 +51,14 @@ func TestLifecycleThroughCLI(t *testing.T) {
 	st = WaitStatus(t, c, "replicated events", time.Minute, func(st mlink.Status) bool {
 		return st.EventsProcessed >= before+300 && st.Replication != nil && st.LagTime != nil
 	})
+	if st.Replication.OplogWindow < 2 {
+		t.Errorf("status reports an oplog window of %vs, want >= 2s", st.Replication.OplogWindow)
+	}
 	res = CLI(t, bin, append([]string{"status"}, server...)...)
-	if res.Code != 0 || !strings.Contains(res.Stdout, "State:") || !strings.Contains(res.Stdout, "running") ||
-		!strings.Contains(res.Stdout, "replicating") {
-		t.Fatalf("status while replicating: %s", res)
+	for _, want := range []string{"State:", "running", "replicating", "Oplog window:", "Lag:", "Clone:", "100.0%"} {
+		if res.Code != 0 || !strings.Contains(res.Stdout, want) {
+			t.Fatalf("status while replicating lacks %q: %s", want, res)
+		}
 	}
 
 	res = CLI(t, bin, append([]string{"pause"}, server...)...)
