@@ -270,6 +270,7 @@ func TestSecondDaemonRefused(t *testing.T) {
 		if strings.Contains(res.Stderr, "mlink listening") {
 			t.Errorf("second daemon listened:\n%s", res)
 		}
+		t.Logf("second daemon: exit %d: %s", res.Code, strings.TrimSpace(res.Stderr))
 	}
 	if _, err := first.Client("").Status(context.Background()); err != nil {
 		t.Fatalf("first daemon after the refusals: %v", err)
