@@ -15,12 +15,13 @@ import (
 	"github.com/mlink-dev/mlink/workload"
 )
 
-// TestRestartAfterSIGKILL kills the daemon (SIGKILL: no shutdown, no last
+// TestRestartContinuesFromCheckpoint kills the daemon (SIGKILL: no shutdown, no last
 // checkpoint) in the middle of the clone and again in the middle of
 // replication, starts it again with the same URIs each time, and checks
 // that it continues from the checkpoint on the target instead of starting
-// over, and that the sync still ends equal.
-func TestRestartAfterSIGKILL(t *testing.T) {
+// over; then stops it gracefully while paused and restarts it paused. The
+// sync still ends equal.
+func TestRestartContinuesFromCheckpoint(t *testing.T) {
 	p := newPair(t)
 	p.clients(t, p.srcURI, p.dstURI)
 	loaded := loadSample(t, p.srcC, "rs_", 20000)
@@ -108,6 +109,52 @@ func TestRestartAfterSIGKILL(t *testing.T) {
 	WaitStatus(t, c, "new events after restart", time.Minute, func(st mlink.Status) bool {
 		return st.EventsProcessed >= ck.EventsApplied+200
 	})
+
+	// Every change of the workload database is one oplog entry. Read from
+	// the start again, the third daemon would have read all of them; read
+	// from the checkpoint, at most those after it. (Entries are counted
+	// after the metrics are read: every event read has its entry.)
+	m, err = third.Metrics(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	readHere, _ := Sum(m, "mlink_events_read_total", nil)
+	entries := oplogEntries(t, p.srcC, "rs_live")
+	t.Logf("workload db: %d oplog entries; third daemon read %.0f events; checkpoint had %d applied", entries, readHere, ck.EventsApplied)
+	if readHere > float64(entries-ck.EventsApplied/2) {
+		t.Fatalf("third daemon read %.0f events of %d in the workload's history although %d were applied before the kill: replayed from the start",
+			readHere, entries, ck.EventsApplied)
+	}
+
+	// A graceful stop while paused: the pause and everything applied are
+	// saved, and the next daemon comes back paused.
+	server := []string{"--server", third.URL}
+	if res := CLI(t, bin, append([]string{"pause"}, server...)...); res.Code != 0 {
+		t.Fatalf("pause: %s", res)
+	}
+	paused := statusJSON(t, server)
+	if code, err := third.Stop(30 * time.Second); err != nil || code != 0 {
+		t.Fatalf("SIGTERM: exit %d, %v\n%s", code, err, third.Output)
+	}
+	if !hasLog(third.Output, "shutting down", func(LogLine) bool { return true }) {
+		t.Errorf("no 'shutting down' line:\n%s", third.Output)
+	}
+	ck = syncCheckpoint(t, p.dstC)
+	if ck.State != mlink.StatePaused || ck.EventsApplied < paused.EventsProcessed {
+		t.Fatalf("checkpoint after a graceful stop: state %s, %d events; want paused with >= %d", ck.State, ck.EventsApplied, paused.EventsProcessed)
+	}
+	fourth := StartDaemon(t, bin, args...)
+	server = []string{"--server", fourth.URL}
+	if st := statusJSON(t, server); st.State != mlink.StatePaused || st.EventsProcessed < paused.EventsProcessed {
+		t.Fatalf("after restart: state %s, %d events; want paused with >= %d", st.State, st.EventsProcessed, paused.EventsProcessed)
+	}
+	if res := CLI(t, bin, append([]string{"resume"}, server...)...); res.Code != 0 {
+		t.Fatalf("resume: %s", res)
+	}
+	c = fourth.Client("")
+	WaitStatus(t, c, "events after resuming", time.Minute, func(st mlink.Status) bool {
+		return st.State == mlink.StateRunning && st.EventsProcessed >= paused.EventsProcessed+100
+	})
 	if err := writer.Stop(); err != nil {
 		t.Fatalf("workload: %v", err)
 	}
@@ -115,21 +162,6 @@ func TestRestartAfterSIGKILL(t *testing.T) {
 		t.Fatalf("finalize: %v", err)
 	}
 	WaitStatus(t, c, "finalized", 2*time.Minute, func(st mlink.Status) bool { return st.State == mlink.StateFinalized })
-
-	// Every change of the workload database is one oplog entry. Read from
-	// the start again, the third daemon would have read all of them; read
-	// from the checkpoint, at most those after it.
-	entries := oplogEntries(t, p.srcC, "rs_live")
-	m, err = third.Metrics(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	readHere, _ := Sum(m, "mlink_events_read_total", nil)
-	t.Logf("workload db: %d oplog entries; third daemon read %.0f events; checkpoint had %d applied", entries, readHere, ck.EventsApplied)
-	if readHere > float64(entries-ck.EventsApplied/2) {
-		t.Fatalf("third daemon read %.0f events of %d in the workload's history although %d were applied before the kill: replayed from the start",
-			readHere, entries, ck.EventsApplied)
-	}
 	verifyCLI(t, p.srcURI, p.dstURI, "/^rs_/")
 }
 
