@@ -99,6 +99,11 @@ func TestAPIErrorsThroughDaemon(t *testing.T) {
 		{name: "metrics without token", method: "GET", path: "/metrics", header: http.Header{}, code: 200},
 		{name: "dashboard without token", method: "GET", path: "/", header: http.Header{}, code: 200},
 		{name: "status with token", method: "GET", path: "/status", code: 200},
+		{name: "HEAD status", method: "HEAD", path: "/status", code: 200},
+		{name: "foreign Host header", method: "GET", path: "/status", code: 403, msg: `host "evil.example" refused`,
+			header: http.Header{"Authorization": {"Bearer " + testToken}, "Host": {"evil.example"}}},
+		{name: "cross-site POST", method: "POST", path: "/pause", code: 403, msg: "cross-origin request refused",
+			header: http.Header{"Authorization": {"Bearer " + testToken}, "Origin": {"http://evil.example"}, "Sec-Fetch-Site": {"cross-site"}}},
 	} {
 		rep := r.check(t, d.URL)
 		switch r.code {
@@ -180,6 +185,28 @@ func TestAPIErrorsThroughDaemon(t *testing.T) {
 		r.check(t, d.URL)
 	}
 	verifyCLI(t, p.srcURI, p.dstURI, "/^er_/")
+
+	// A new sync after finalize finds the target full: refused, naming
+	// every namespace that holds data.
+	rep := request{name: "start again onto a full target", method: "POST", path: "/start", body: `{"includeNamespaces":["/^er_/"]}`, code: 400}.check(t, d.URL)
+	for _, ns := range []string{"er_shop.orders", "er_shop.customers", "er_shop.products", "er_crm.contacts", "er_crm.sessions", "er_analytics.events"} {
+		if !strings.Contains(rep.ErrorText(), ns) {
+			t.Errorf("refusal %q does not name %s", rep.ErrorText(), ns)
+		}
+	}
+	if st, err := c.Status(context.Background()); err != nil || st.State != mlink.StateFinalized {
+		t.Errorf("after the refused start: state %s, %v; want finalized", st.State, err)
+	}
+
+	// No daemon at the address: the CLI names it.
+	gone := "http://127.0.0.1:" + closedPort(t)
+	res, err := Run(context.Background(), bin, nil, time.Minute, "status", "--server", gone)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Code != 1 || !strings.Contains(res.Stderr, "cannot reach mlink at "+gone) {
+		t.Errorf("status with no daemon: %s", res)
+	}
 }
 
 // TestDaemonRefusesBadConfiguration starts the daemon with unusable

@@ -374,6 +374,9 @@ func Do(ctx context.Context, method, url string, body []byte, header http.Header
 	for k, vs := range header {
 		req.Header[k] = vs
 	}
+	if h := header.Get("Host"); h != "" {
+		req.Host = h // net/http sends req.Host, never a Host header field
+	}
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
 		return Reply{}, err
