@@ -388,7 +388,7 @@ func (r *ReplReport) WriteTable(w io.Writer) {
 	if len(r.Steps) == 0 {
 		return
 	}
-	fmt.Fprintf(w, "\nLag test (mlink live; lag sampled every 100 ms as wall time since the source last had nothing unapplied)\n")
+	fmt.Fprintf(w, "\nLag test (mlink live; lag = wall time since the source last had nothing unapplied, sampled every 100 ms, exact to 10 ms)\n")
 	fmt.Fprintf(w, "%12s %10s %8s %9s %9s %9s %6s %30s %6s\n", "asked ops/s", "achieved", "samples", "p50", "p99", "max", "busy",
 		"CPU s writer/src/dst/mlink", "load")
 	for _, s := range r.Steps {

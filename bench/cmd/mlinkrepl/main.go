@@ -3,7 +3,8 @@
 // line read from stdin) is applied. It prints "applied N" and "elapsed
 // SECONDS" (stream open to applied). With -lag it also prints a lag sample
 // every -lag-every: "lag <unix ns> <lag ns>", the wall time since the
-// source last had nothing unapplied (see bench.LagClock).
+// source last had nothing unapplied (see bench.LagClock), exact to
+// -clock-every.
 package main
 
 import (
@@ -35,6 +36,7 @@ func run() error {
 	f.Register(flag.CommandLine)
 	lag := flag.Bool("lag", false, "print lag samples")
 	lagEvery := flag.Duration("lag-every", 100*time.Millisecond, "lag sampling interval")
+	clockEvery := flag.Duration("clock-every", 10*time.Millisecond, "how often the source's cluster time is read (the lag's resolution)")
 	cpuProfile := flag.String("cpuprofile", "", "write a CPU profile of the run to this file")
 	flag.Parse()
 	if *cpuProfile != "" {
@@ -86,21 +88,22 @@ func run() error {
 	runErr := make(chan error, 1)
 	go func() { runErr <- r.Run(rctx, repl.Start{T0: startAt}) }()
 
+	// The source's cluster time is sampled every -clock-every (the lag's
+	// resolution) and the lag printed every -lag-every.
 	clock := bench.NewLagClock(10 * time.Minute)
-	sample := func(now time.Time) {
-		// Cluster time first, applied second: the lag is then never under-reported.
-		ct, err := mongoClusterTime(ctx, src)
-		if err != nil {
-			return
+	observe := func() {
+		now := time.Now() // before the read: the lag is then never under-reported
+		if ct, err := mongoClusterTime(ctx, src); err == nil {
+			clock.Observe(now, ct)
 		}
-		clock.Observe(now, ct)
-		fmt.Println(bench.FormatLagLine(bench.LagSample{At: now, Lag: clock.Lag(time.Now(), r.Applied())}))
 	}
-	lagTick := make(<-chan time.Time)
+	clockTick, lagTick := make(<-chan time.Time), make(<-chan time.Time)
 	if *lag {
-		t := time.NewTicker(*lagEvery)
-		defer t.Stop()
-		lagTick = t.C
+		ct := time.NewTicker(*clockEvery)
+		defer ct.Stop()
+		lt := time.NewTicker(*lagEvery)
+		defer lt.Stop()
+		clockTick, lagTick = ct.C, lt.C
 	}
 	poll := time.NewTicker(5 * time.Millisecond)
 	defer poll.Stop()
@@ -114,8 +117,13 @@ func run() error {
 			return err
 		case t := <-untilC:
 			until = &t
-		case now := <-lagTick:
-			sample(now)
+		case <-clockTick:
+			observe()
+		case <-lagTick:
+			observe()
+			applied := r.Applied()
+			now := time.Now()
+			fmt.Println(bench.FormatLagLine(bench.LagSample{At: now, Lag: clock.Lag(now, applied)}))
 		case <-poll.C:
 			if until == nil || r.Applied().Before(*until) {
 				continue
