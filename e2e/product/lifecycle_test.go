@@ -2,13 +2,11 @@ package product
 
 import (
 	"context"
-	"encoding/json"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/mlink-dev/mlink"
-	"github.com/mlink-dev/mlink/verify"
 	"github.com/mlink-dev/mlink/workload"
 )
 
@@ -22,7 +20,7 @@ func TestLifecycleThroughCLI(t *testing.T) {
 	loaded := loadSample(t, p.srcC, "life_", 3000)
 	// The source's oplog spans a few seconds (its no-ops are a second
 	// apart) before the daemon first measures it.
-	WaitFor(t, "a 2 s oplog window", 30*time.Second, func() bool {
+	waitFor(t, "a 2 s oplog window", 30*time.Second, func() bool {
 		w := p.src.OplogWindow()
 		return w.Newest.T >= w.Oldest.T+2
 	})
@@ -72,7 +70,7 @@ func TestLifecycleThroughCLI(t *testing.T) {
 	pausedAt := st.EventsProcessed
 	// The workload keeps writing while paused; nothing is applied.
 	opsAtPause := writer.Ops()
-	WaitFor(t, "writes while paused", 30*time.Second, func() bool { return writer.Ops() >= opsAtPause+100 })
+	waitFor(t, "writes while paused", 30*time.Second, func() bool { return writer.Ops() >= opsAtPause+100 })
 	if st = statusJSON(t, server); st.State != mlink.StatePaused || st.EventsProcessed != pausedAt {
 		t.Fatalf("while paused: state %s, events %d; want paused with events still %d", st.State, st.EventsProcessed, pausedAt)
 	}
@@ -114,60 +112,5 @@ func TestLifecycleThroughCLI(t *testing.T) {
 	}
 	if code, err := d.Stop(30 * time.Second); err != nil || code != 0 {
 		t.Fatalf("daemon stop: exit %d, %v; output:\n%s", code, err, d.Output)
-	}
-}
-
-// statusJSON runs "mlink status --json" and decodes it.
-func statusJSON(t *testing.T, server []string) mlink.Status {
-	t.Helper()
-	res := CLI(t, bin, append([]string{"status", "--json"}, server...)...)
-	if res.Code != 0 {
-		t.Fatalf("status --json: %s", res)
-	}
-	var st mlink.Status
-	if err := json.Unmarshal([]byte(res.Stdout), &st); err != nil || !st.OK {
-		t.Fatalf("status --json output (ok=%v, %v): %s", st.OK, err, res.Stdout)
-	}
-	return st
-}
-
-// verifyCLI runs "mlink verify --json" and fails the test unless it exits
-// 0 with every namespace equal.
-func verifyCLI(t *testing.T, srcURI, dstURI, include string) verify.Report {
-	t.Helper()
-	res := CLI(t, bin, "verify", "--json", "--source", srcURI, "--target", dstURI, "--include", include)
-	var rep verify.Report
-	if err := json.Unmarshal([]byte(res.Stdout), &rep); err != nil {
-		t.Fatalf("verify --json output: %v\n%s", err, res)
-	}
-	if res.Code != 0 || !rep.Equal() || len(rep.Namespaces) == 0 {
-		t.Fatalf("verifier does not say equal: %s", res)
-	}
-	for _, ns := range rep.Namespaces {
-		if ns.Status != verify.StatusEqual {
-			t.Errorf("verify: %s is %s", ns.NS, ns.Status)
-		}
-	}
-	return rep
-}
-
-func hasNamespace(rep verify.Report, ns string) bool {
-	for _, n := range rep.Namespaces {
-		if n.NS == ns {
-			return true
-		}
-	}
-	return false
-}
-
-// WaitFor polls cond until it holds or the timeout ends the test.
-func WaitFor(t *testing.T, what string, timeout time.Duration, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(timeout)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out after %s waiting for %s", timeout, what)
-		}
-		time.Sleep(20 * time.Millisecond)
 	}
 }

@@ -39,7 +39,7 @@ func TestMetricsAfterClone(t *testing.T) {
 	// Gauges follow the clone's progress once a second: poll until they
 	// have caught up, then check every clone series exactly.
 	var m []Sample
-	WaitFor(t, "clone gauges", 10*time.Second, func() bool {
+	waitFor(t, "clone gauges", 10*time.Second, func() bool {
 		var err error
 		if m, err = d.Metrics(ctx); err != nil {
 			t.Fatal(err)

@@ -41,7 +41,7 @@ func TestRestartContinuesFromCheckpoint(t *testing.T) {
 	// Kill once the target holds a clone checkpoint with a good share of
 	// the documents, while the clone is still going.
 	var ckDocs int64
-	WaitFor(t, "a clone checkpoint with documents", 2*time.Minute, func() bool {
+	waitFor(t, "a clone checkpoint with documents", 2*time.Minute, func() bool {
 		ckDocs = cloneCheckpointDocs(t, p.dstC)
 		return ckDocs >= loaded.Documents/5
 	})
@@ -84,7 +84,7 @@ func TestRestartContinuesFromCheckpoint(t *testing.T) {
 	// Mid-replication: let a checkpoint with applied events reach the
 	// target, then kill again.
 	var ck mlink.SyncCheckpoint
-	WaitFor(t, "a replication checkpoint", time.Minute, func() bool {
+	waitFor(t, "a replication checkpoint", time.Minute, func() bool {
 		ck = syncCheckpoint(t, p.dstC)
 		return ck.EventsApplied >= 200 && ck.InitialSyncDone
 	})
@@ -226,14 +226,4 @@ func parseOpTime(t *testing.T, s string) bson.Timestamp {
 		t.Fatalf("op time %q: want <seconds>.<increment>", s)
 	}
 	return bson.Timestamp{T: uint32(tv), I: uint32(iv)}
-}
-
-// hasLog reports whether the daemon logged msg with attributes cond accepts.
-func hasLog(o *Output, msg string, cond func(LogLine) bool) bool {
-	for _, l := range o.JSONLogs() {
-		if l.Msg() == msg && cond(l) {
-			return true
-		}
-	}
-	return false
 }
