@@ -142,13 +142,13 @@ func count(s string) int64 {
 	return n
 }
 
+var cloneDocsRE = regexp.MustCompile(`([\d,]+) / ([\d,]+) docs`)
+
 // TestDashboardInChromium follows a whole sync in the dashboard: it types
 // the API token, watches the state go idle → running → paused → running →
 // finalized (pause, resume and finalize clicked on the page's buttons, the
 // finalize confirmation accepted) and the lag chart gain points, and takes
 // screenshots.
-var cloneDocsRE = regexp.MustCompile(`([\d,]+) / ([\d,]+) docs`)
-
 func TestDashboardInChromium(t *testing.T) {
 	if _, err := os.Stat(chromiumPath); err != nil {
 		t.Skipf("%s not installed (make browser-deps installs it): %v", chromiumPath, err)
