@@ -218,7 +218,11 @@ func (e *Engine) Close(ctx context.Context) error {
 	e.stopRun()
 	e.bgStop()
 	e.wg.Wait()
-	err := e.lease.release(ctx)
+	// A target that is down must not hold the shutdown up: the lease then
+	// simply expires.
+	rctx, cancel := context.WithTimeout(ctx, 3*time.Second)
+	defer cancel()
+	err := e.lease.release(rctx)
 	e.closeClients(ctx)
 	return err
 }

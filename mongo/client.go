@@ -119,6 +119,9 @@ func (c *Client) Close(ctx context.Context) error { return c.c.Disconnect(ctx) }
 // Ping checks the primary is reachable.
 func (c *Client) Ping(ctx context.Context) error {
 	if err := c.c.Ping(ctx, readpref.Primary()); err != nil {
+		if IsAuthError(err) {
+			return fmt.Errorf("%s %s refused the credentials (check the user, password and authSource in the URI): %w", c.role, hostsOf(c.redacted), err)
+		}
 		return fmt.Errorf("%s %s is not reachable: %w", c.role, hostsOf(c.redacted), err)
 	}
 	return nil
@@ -144,3 +147,9 @@ func (c *Client) RunCommand(ctx context.Context, db string, cmd any) (bson.Raw, 
 // Driver exposes the underlying driver client to mlink's own tests and the
 // benchmark baselines; engines must use the methods of Client instead.
 func (c *Client) Driver() *driver.Client { return c.c }
+
+// IsAuthError reports a failed authentication (AuthenticationFailed, 18),
+// which the driver may wrap in a server selection or handshake error.
+func IsAuthError(err error) bool {
+	return HasCode(err, 18) || strings.Contains(err.Error(), "auth error") || strings.Contains(err.Error(), "AuthenticationFailed")
+}

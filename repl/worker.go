@@ -95,7 +95,9 @@ func (r *Replicator) applyGroup(ctx context.Context, ns mlink.Namespace, items [
 		}
 		var be *mongo.BulkError
 		if !errors.As(err, &be) {
-			r.opts.Metrics.Errors.WithLabelValues("repl-apply").Inc()
+			if ctx.Err() == nil { // a pause or shutdown is not an error
+				r.opts.Metrics.Errors.WithLabelValues("repl-apply").Inc()
+			}
 			return err
 		}
 		e := items[owner[be.Index]].e
