@@ -158,6 +158,8 @@ func (s *Server) runAggregateIn(ctx context.Context, st *store.Store, db, coll s
 	switch {
 	case p.FirstStageName() == "$collStats":
 		// The stage produces its own document.
+	case db == "local" && coll == "oplog.rs":
+		in = agg.SliceIterator(s.oplogDocuments()) // the simulated oplog (oplog_view.go)
 	case c != nil:
 		var f *compiledFilter
 		if m := p.LeadingMatch(); m != nil {

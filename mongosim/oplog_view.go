@@ -57,11 +57,21 @@ func (s *Server) findOplog(ctx context.Context, req *request, a *findArgs) (bson
 	return s.firstBatchReq(ctx, req, cur, a.batchSize, a.singleBatch)
 }
 
+// oplogDocuments renders the whole history as oplog documents, oldest first
+// (aggregate and count read local.oplog.rs through it).
+func (s *Server) oplogDocuments() []bsoncore.Document {
+	entries := s.repl.history.Entries(changestream.Timestamp{}, changestream.Timestamp{})
+	docs := make([]bsoncore.Document, len(entries))
+	for i, e := range entries {
+		docs[i] = e.OplogDocument(replTerm)
+	}
+	return docs
+}
+
 // findOplogSorted answers an oplog find with a non-$natural sort.
 func (s *Server) findOplogSorted(ctx context.Context, req *request, a *findArgs) (bsoncore.Document, error) {
 	var docs []bsoncore.Document
-	for _, e := range s.repl.history.Entries(changestream.Timestamp{}, changestream.Timestamp{}) {
-		doc := e.OplogDocument(replTerm)
+	for _, doc := range s.oplogDocuments() {
 		if ok, _ := a.filter.match(doc); ok {
 			docs = append(docs, doc)
 		}
