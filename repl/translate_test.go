@@ -3,6 +3,7 @@ package repl
 import (
 	"bytes"
 	"context"
+	"fmt"
 	"strings"
 	"testing"
 
@@ -125,5 +126,37 @@ func TestTranslateReproducesEveryUpdateShape(t *testing.T) {
 				t.Fatalf("description %s\napplied %v\n got  %s\n want %s", bson.Raw(res.Description.Document(true)), ops, vals[0].Document(), bson.Raw(res.Doc))
 			}
 		})
+	}
+}
+
+func TestRegroupKeepsPerDocumentOrder(t *testing.T) {
+	key := func(id int) bson.Raw { r, _ := bson.Marshal(bson.D{{Key: "_id", Value: id}}); return r }
+	op := func(id int, k mongo.OpKind) mongo.WriteOp { return mongo.WriteOp{Kind: k, Filter: key(id)} }
+	items := []item{
+		{ops: []mongo.WriteOp{op(1, mongo.OpUpsert)}},
+		{ops: []mongo.WriteOp{op(2, mongo.OpDelete)}},
+		{ops: []mongo.WriteOp{op(1, mongo.OpDelete)}},
+		{ops: []mongo.WriteOp{op(3, mongo.OpUpdate), op(3, mongo.OpUpdate)}}, // truncation + $set of one event
+		{ops: []mongo.WriteOp{op(2, mongo.OpUpsert)}},
+		{ops: []mongo.WriteOp{op(4, mongo.OpUpsert)}},
+	}
+	ops, owner := regroup(items)
+	type w struct {
+		id    int32
+		kind  mongo.OpKind
+		owner int
+	}
+	var got []w
+	for i, o := range ops {
+		got = append(got, w{bson.Raw(o.Filter).Lookup("_id").Int32(), o.Kind, owner[i]})
+	}
+	want := []w{
+		// layer 0: first write of each document, updates before deletes
+		{1, mongo.OpUpsert, 0}, {3, mongo.OpUpdate, 3}, {4, mongo.OpUpsert, 5}, {2, mongo.OpDelete, 1},
+		// layer 1
+		{3, mongo.OpUpdate, 3}, {2, mongo.OpUpsert, 4}, {1, mongo.OpDelete, 2},
+	}
+	if fmt.Sprint(got) != fmt.Sprint(want) {
+		t.Fatalf("regroup:\n got  %v\n want %v", got, want)
 	}
 }

@@ -3,6 +3,7 @@ package repl
 import (
 	"context"
 	"errors"
+	"sort"
 	"time"
 
 	"github.com/mlink-dev/mlink"
@@ -73,14 +74,7 @@ func (r *Replicator) applyBatch(ctx context.Context, batch []item) error {
 // applyGroup writes one namespace's events in order. During catch-up a
 // failed write is skipped (see Options.CatchUpUntil) and the rest retried.
 func (r *Replicator) applyGroup(ctx context.Context, ns mlink.Namespace, items []item) error {
-	var ops []mongo.WriteOp
-	var owner []int // item index of each op
-	for i, it := range items {
-		for _, op := range it.ops {
-			ops = append(ops, op)
-			owner = append(owner, i)
-		}
-	}
+	ops, owner := regroup(items)
 	for len(ops) > 0 {
 		start := time.Now()
 		err := mongo.Retry(ctx, 10, func(ctx context.Context) error {
@@ -111,6 +105,41 @@ func (r *Replicator) applyGroup(ctx context.Context, ns mlink.Namespace, items [
 		ops, owner = ops[be.Index+1:], owner[be.Index+1:]
 	}
 	return nil
+}
+
+// regroup orders one namespace's writes so the bulk needs few commands.
+// The driver sends an ordered bulk as one command per run of the same kind
+// (update-style vs delete), so interleaved deletes would cut it into many
+// round trips. Writes are layered — the k-th write to each document goes
+// to layer k — and within a layer, where every write touches a different
+// document, updates come before deletes. Each document's writes keep their
+// order. owner maps each write back to its item.
+func regroup(items []item) (ops []mongo.WriteOp, owner []int) {
+	type tagged struct {
+		op           mongo.WriteOp
+		owner, layer int
+		del          bool
+	}
+	var all []tagged
+	seen := make(map[string]int, len(items))
+	for i, it := range items {
+		for _, op := range it.ops {
+			k := string(op.Filter)
+			all = append(all, tagged{op: op, owner: i, layer: seen[k], del: op.Kind == mongo.OpDelete})
+			seen[k]++
+		}
+	}
+	sort.SliceStable(all, func(a, b int) bool {
+		if all[a].layer != all[b].layer {
+			return all[a].layer < all[b].layer
+		}
+		return !all[a].del && all[b].del
+	})
+	ops, owner = make([]mongo.WriteOp, len(all)), make([]int, len(all))
+	for i, t := range all {
+		ops[i], owner[i] = t.op, t.owner
+	}
+	return ops, owner
 }
 
 // inCatchUp reports whether the event predates the clone's end, so it may
