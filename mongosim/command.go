@@ -3,7 +3,6 @@ package mongosim
 import (
 	"context"
 	"errors"
-	"fmt"
 	"runtime/debug"
 
 	"go.mongodb.org/mongo-driver/v2/x/bsonx/bsoncore"
@@ -400,53 +399,5 @@ func validateDBName(db string) error {
 	return nil
 }
 
-// typeName is MongoDB's $type alias of t, as error messages spell it.
-func typeName(t bsoncore.Type) string {
-	switch t {
-	case bsoncore.TypeDouble:
-		return "double"
-	case bsoncore.TypeString:
-		return "string"
-	case bsoncore.TypeEmbeddedDocument:
-		return "object"
-	case bsoncore.TypeArray:
-		return "array"
-	case bsoncore.TypeBinary:
-		return "binData"
-	case bsoncore.TypeUndefined:
-		return "undefined"
-	case bsoncore.TypeObjectID:
-		return "objectId"
-	case bsoncore.TypeBoolean:
-		return "bool"
-	case bsoncore.TypeDateTime:
-		return "date"
-	case bsoncore.TypeNull:
-		return "null"
-	case bsoncore.TypeRegex:
-		return "regex"
-	case bsoncore.TypeDBPointer:
-		return "dbPointer"
-	case bsoncore.TypeJavaScript:
-		return "javascript"
-	case bsoncore.TypeSymbol:
-		return "symbol"
-	case bsoncore.TypeCodeWithScope:
-		return "javascriptWithScope"
-	case bsoncore.TypeInt32:
-		return "int"
-	case bsoncore.TypeTimestamp:
-		return "timestamp"
-	case bsoncore.TypeInt64:
-		return "long"
-	case bsoncore.TypeDecimal128:
-		return "decimal"
-	case bsoncore.TypeMinKey:
-		return "minKey"
-	case bsoncore.TypeMaxKey:
-		return "maxKey"
-	case 0:
-		return "missing"
-	}
-	return fmt.Sprintf("type %d", byte(t))
-}
+// typeName is MongoDB's alias of a BSON type, as error messages spell it.
+var typeName = bsonkit.TypeName

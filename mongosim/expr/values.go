@@ -6,67 +6,12 @@ import (
 	"github.com/mlink-dev/mlink/mongosim/bsonkit"
 )
 
-// TypeName returns MongoDB's alias for a BSON type ($type, error messages);
-// type 0 (missing) is "missing".
-func TypeName(t bsoncore.Type) string {
-	switch t {
-	case 0:
-		return "missing"
-	case bsoncore.TypeDouble:
-		return "double"
-	case bsoncore.TypeString:
-		return "string"
-	case bsoncore.TypeEmbeddedDocument:
-		return "object"
-	case bsoncore.TypeArray:
-		return "array"
-	case bsoncore.TypeBinary:
-		return "binData"
-	case bsoncore.TypeUndefined:
-		return "undefined"
-	case bsoncore.TypeObjectID:
-		return "objectId"
-	case bsoncore.TypeBoolean:
-		return "bool"
-	case bsoncore.TypeDateTime:
-		return "date"
-	case bsoncore.TypeNull:
-		return "null"
-	case bsoncore.TypeRegex:
-		return "regex"
-	case bsoncore.TypeDBPointer:
-		return "dbPointer"
-	case bsoncore.TypeJavaScript:
-		return "javascript"
-	case bsoncore.TypeSymbol:
-		return "symbol"
-	case bsoncore.TypeCodeWithScope:
-		return "javascriptWithScope"
-	case bsoncore.TypeInt32:
-		return "int"
-	case bsoncore.TypeTimestamp:
-		return "timestamp"
-	case bsoncore.TypeInt64:
-		return "long"
-	case bsoncore.TypeDecimal128:
-		return "decimal"
-	case bsoncore.TypeMinKey:
-		return "minKey"
-	case bsoncore.TypeMaxKey:
-		return "maxKey"
-	}
-	return "unknown"
-}
-
-// TypeByName maps a $type alias to its BSON type.
-func TypeByName(name string) (bsoncore.Type, bool) {
-	for _, t := range allTypes {
-		if TypeName(t) == name {
-			return t, true
-		}
-	}
-	return 0, false
-}
+// TypeName returns MongoDB's alias for a BSON type ($type, error
+// messages); TypeByName maps an alias back.
+var (
+	TypeName   = bsonkit.TypeName
+	TypeByName = bsonkit.TypeByName
+)
 
 var allTypes = []bsoncore.Type{
 	bsoncore.TypeDouble, bsoncore.TypeString, bsoncore.TypeEmbeddedDocument, bsoncore.TypeArray,
