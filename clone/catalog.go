@@ -26,7 +26,7 @@ func CreateCommand(ci mongo.CollectionInfo) (bson.D, *mlink.Deferred) {
 	elems, _ := ci.Options.Elements()
 	for _, e := range elems {
 		if e.Key() == "expireAfterSeconds" && ci.Clustered() {
-			secs := asInt64(e.Value())
+			secs := mongo.AsInt(e.Value())
 			def = &mlink.Deferred{ID: ci.NS.String() + "/", NS: ci.NS.String(), ExpireAfterSeconds: &secs}
 			continue
 		}
@@ -57,7 +57,7 @@ func TargetIndexSpec(ns mlink.Namespace, spec bson.Raw) (bson.D, *mlink.Deferred
 				continue
 			}
 		case "expireAfterSeconds":
-			secs := asInt64(e.Value())
+			secs := mongo.AsInt(e.Value())
 			def.ExpireAfterSeconds, relaxed = &secs, true
 			out = append(out, bson.E{Key: "expireAfterSeconds", Value: int32(DisabledTTL)})
 			continue
@@ -163,18 +163,6 @@ func buildIndexes(ctx context.Context, src, dst *mongo.Client, ns mlink.Namespac
 		}
 	}
 	return res, nil
-}
-
-func asInt64(v bson.RawValue) int64 {
-	switch v.Type {
-	case bson.TypeInt32:
-		return int64(v.Int32())
-	case bson.TypeInt64:
-		return v.Int64()
-	case bson.TypeDouble:
-		return int64(v.Double())
-	}
-	return 0
 }
 
 // CopyCollection copies one collection from scratch — catalog, documents

@@ -127,8 +127,8 @@ func (c *Client) CollStats(ctx context.Context, ns mlink.Namespace) (CollStats, 
 	var st CollStats
 	for cur.Next(ctx) {
 		ss, _ := cur.Current.Lookup("storageStats").DocumentOK()
-		st.Count += asInt(ss.Lookup("count"))
-		st.Size += asInt(ss.Lookup("size"))
+		st.Count += AsInt(ss.Lookup("count"))
+		st.Size += AsInt(ss.Lookup("size"))
 	}
 	if err := cur.Err(); err != nil {
 		return CollStats{}, fmt.Errorf("%s: $collStats %s: %w", c.role, ns, err)

@@ -50,10 +50,10 @@ func (c *Client) ServerInfo(ctx context.Context) (ServerInfo, error) {
 			info.ProcessID = oid.Hex()
 		}
 	}
-	info.MaxWire = int32(asInt(hello.Lookup("maxWireVersion")))
-	info.MaxBatch = int(asInt(hello.Lookup("maxWriteBatchSize")))
-	info.MaxBSONSize = int(asInt(hello.Lookup("maxBsonObjectSize")))
-	info.MaxMessage = int(asInt(hello.Lookup("maxMessageSizeBytes")))
+	info.MaxWire = int32(AsInt(hello.Lookup("maxWireVersion")))
+	info.MaxBatch = int(AsInt(hello.Lookup("maxWriteBatchSize")))
+	info.MaxBSONSize = int(AsInt(hello.Lookup("maxBsonObjectSize")))
+	info.MaxMessage = int(AsInt(hello.Lookup("maxMessageSizeBytes")))
 	if t, i, ok := hello.Lookup("$clusterTime", "clusterTime").TimestampOK(); ok {
 		info.ClusterTime = bson.Timestamp{T: t, I: i}
 	}
@@ -65,7 +65,7 @@ func (c *Client) ServerInfo(ctx context.Context) (ServerInfo, error) {
 	if arr, ok := bi.Lookup("versionArray").ArrayOK(); ok {
 		vals, _ := arr.Values()
 		for _, v := range vals {
-			info.VersionArray = append(info.VersionArray, int(asInt(v)))
+			info.VersionArray = append(info.VersionArray, int(AsInt(v)))
 		}
 	}
 	if len(info.VersionArray) == 0 {
@@ -119,8 +119,8 @@ func SameDeployment(a, b ServerInfo) bool {
 	return false
 }
 
-// asInt reads any numeric BSON value as int64 (0 when absent).
-func asInt(v bson.RawValue) int64 {
+// AsInt reads any numeric BSON value as int64 (0 when absent).
+func AsInt(v bson.RawValue) int64 {
 	switch v.Type {
 	case bson.TypeInt32:
 		return int64(v.Int32())

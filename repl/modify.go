@@ -6,6 +6,7 @@ import (
 	"go.mongodb.org/mongo-driver/v2/bson"
 
 	"github.com/mlink-dev/mlink"
+	"github.com/mlink-dev/mlink/mongo"
 )
 
 // modify applies a collMod. Changes that would make the target stricter
@@ -29,7 +30,7 @@ func (r *Replicator) modify(ctx context.Context, ns mlink.Namespace, desc bson.R
 				cmd = append(cmd, bson.E{Key: "index", Value: rest})
 			}
 		case "expireAfterSeconds":
-			secs := asInt(el.Value())
+			secs := mongo.AsInt(el.Value())
 			if err := r.updateDeferred(ctx, ns, "", func(d *mlink.Deferred) { d.ExpireAfterSeconds = &secs }); err != nil {
 				return err
 			}
@@ -75,7 +76,7 @@ func (r *Replicator) deferIndexChange(ctx context.Context, ns mlink.Namespace, i
 		case "prepareUnique":
 			// Only matters for a later unique conversion, deferred as well.
 		case "expireAfterSeconds":
-			secs := asInt(el.Value())
+			secs := mongo.AsInt(el.Value())
 			if err := r.updateDeferred(ctx, ns, name, func(d *mlink.Deferred) { d.ExpireAfterSeconds = &secs }); err != nil {
 				return nil, err
 			}

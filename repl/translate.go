@@ -103,7 +103,7 @@ func translateUpdate(key bson.Raw, ud bson.Raw) ([]mongo.WriteOp, error) {
 		for _, v := range vals {
 			d := v.Document()
 			field, _ := d.Lookup("field").StringValueOK()
-			size := asInt(d.Lookup("newSize"))
+			size := mongo.AsInt(d.Lookup("newSize"))
 			t := truncation{field: field, newSize: size}
 			if dp, err := disamb.LookupErr(field); err == nil {
 				if t.steps, err = parseSteps(dp); err != nil {
@@ -166,7 +166,7 @@ func parseSteps(v bson.RawValue) ([]pathStep, error) {
 		case bson.TypeString:
 			steps[i] = pathStep{field: s.StringValue()}
 		case bson.TypeInt32, bson.TypeInt64, bson.TypeDouble:
-			steps[i] = pathStep{index: int(asInt(s)), isIdx: true}
+			steps[i] = pathStep{index: int(mongo.AsInt(s)), isIdx: true}
 		default:
 			return nil, fmt.Errorf("unexpected path component %s", s.Type)
 		}
@@ -271,16 +271,4 @@ func arraySet(cur any, i int, v any) any {
 		bson.A{v},
 		bson.D{{Key: "$slice", Value: bson.A{cur, i + 1, int32(1 << 30)}}},
 	}}}
-}
-
-func asInt(v bson.RawValue) int64 {
-	switch v.Type {
-	case bson.TypeInt32:
-		return int64(v.Int32())
-	case bson.TypeInt64:
-		return v.Int64()
-	case bson.TypeDouble:
-		return int64(v.Double())
-	}
-	return 0
 }
