@@ -97,6 +97,8 @@ var (
 	sourceDBActions      = []string{"find", "listCollections", "listIndexes", "collStats", "changeStream"}
 	targetDBActions      = []string{"find", "insert", "update", "remove", "createCollection", "createIndex", "dropCollection", "dropIndex", "collMod", "bypassDocumentValidation"}
 	sourceClusterActions = []string{"listDatabases"}
+	// A cluster-wide change stream needs its actions on every database.
+	sourceAnyDBActions   = []string{"changeStream", "find"}
 	targetClusterActions = []string{"listDatabases"}
 )
 
@@ -105,7 +107,7 @@ func checkPrivileges(ctx context.Context, src, dst *mongo.Client, plan Plan) err
 	for _, ns := range plan.Namespaces() {
 		dbs[ns.DB] = true
 	}
-	check := func(c *mongo.Client, clusterActs, dbActs []string, dbs map[string]bool) error {
+	check := func(c *mongo.Client, clusterActs, anyDBActs, dbActs []string, dbs map[string]bool) error {
 		privs, authed, err := c.Privileges(ctx)
 		if err != nil || !authed {
 			return err
@@ -114,6 +116,11 @@ func checkPrivileges(ctx context.Context, src, dst *mongo.Client, plan Plan) err
 		for _, a := range clusterActs {
 			if !mongo.Allows(privs, a, "", "", true) {
 				missing = append(missing, fmt.Sprintf("%q on the cluster", a))
+			}
+		}
+		for _, a := range anyDBActs {
+			if !mongo.Allows(privs, a, "", "", false) {
+				missing = append(missing, fmt.Sprintf("%q on all databases (mlink reads one cluster-wide change stream; readAnyDatabase grants it)", a))
 			}
 		}
 		for db := range dbs {
@@ -128,14 +135,14 @@ func checkPrivileges(ctx context.Context, src, dst *mongo.Client, plan Plan) err
 		}
 		return nil
 	}
-	if err := check(src, sourceClusterActions, sourceDBActions, dbs); err != nil {
+	if err := check(src, sourceClusterActions, sourceAnyDBActions, sourceDBActions, dbs); err != nil {
 		return err
 	}
 	tdbs := map[string]bool{mlink.MetaDB: true}
 	for db := range dbs {
 		tdbs[db] = true
 	}
-	return check(dst, targetClusterActions, targetDBActions, tdbs)
+	return check(dst, targetClusterActions, nil, targetDBActions, tdbs)
 }
 
 func limit(s []string, n int) []string {
