@@ -201,7 +201,11 @@ func (c *Cloner) Progress() mlink.CloneProgress {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	var pr mlink.CloneProgress
-	elapsed := time.Since(c.started).Seconds()
+	end := time.Now()
+	if !c.finished.IsZero() {
+		end = c.finished // a finished clone's rate stops moving
+	}
+	elapsed := end.Sub(c.started).Seconds()
 	run := float64(c.runBytes.Load())
 	if elapsed > 0 {
 		pr.BytesPerSec = run / elapsed

@@ -55,6 +55,7 @@ type Engine struct {
 	histLost bool
 	cloner   *clone.Cloner
 	repl     *repl.Replicator
+	replRun  string // RunID the Replicator belongs to
 	warnings map[string]mlink.Warning
 	failures []mlink.IndexFailure
 	// oplogWindow is the source oplog's span in seconds at the last check

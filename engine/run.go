@@ -119,6 +119,12 @@ func (e *Engine) runClone(ctx context.Context, filter *mlink.Filter) error {
 // a restart during replication: running a Cloner whose checkpoint says
 // everything is done only reads the checkpoint.
 func (e *Engine) loadCloneProgress(ctx context.Context, filter *mlink.Filter) {
+	e.mu.Lock()
+	have := e.cloner != nil
+	e.mu.Unlock()
+	if have { // this process ran the clone: its figures (rate included) stay
+		return
+	}
 	opts := e.cfg.Clone
 	opts.Filter, opts.Logger, opts.Metrics = filter, e.log, e.m
 	cl := clone.New(e.src, e.dst, opts)
@@ -145,9 +151,14 @@ func (e *Engine) runRepl(ctx context.Context, filter *mlink.Filter, cp mlink.Syn
 	opts.CopyCollection = func(ctx context.Context, ns mlink.Namespace) error {
 		return clone.CopyCollection(ctx, e.src, e.dst, ns, e.cfg.Clone)
 	}
-	r := repl.New(e.src, e.dst, opts)
+	// The same run keeps one Replicator across pause/resume/finalize, so its
+	// counters and apply rate carry on.
 	e.mu.Lock()
-	e.repl = r
+	r := e.repl
+	if r == nil || e.replRun != cp.RunID {
+		r = repl.New(e.src, e.dst, opts)
+		e.repl, e.replRun = r, cp.RunID
+	}
 	e.mu.Unlock()
 	if cp.InitialSyncDone {
 		e.setInfo("replicating")
