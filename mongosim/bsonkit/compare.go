@@ -9,7 +9,6 @@ import (
 	"math"
 	"math/big"
 
-	"go.mongodb.org/mongo-driver/v2/bson"
 	"go.mongodb.org/mongo-driver/v2/x/bsonx/bsoncore"
 )
 
@@ -330,31 +329,16 @@ func ratOf(v bsoncore.Value) (numKind, *big.Rat) {
 		}
 		return numFinite, new(big.Rat).SetFloat64(f) // exact for finite f
 	case bsoncore.TypeDecimal128:
-		h, l := v.Decimal128()
-		d := bson.NewDecimal128(h, l)
-		if d.IsNaN() {
+		d := DecimalOf(v)
+		switch {
+		case d.NaN:
 			return numNaN, nil
-		}
-		if inf := d.IsInf(); inf != 0 {
-			if inf > 0 {
-				return numPosInf, nil
-			}
+		case d.Inf && d.Neg:
 			return numNegInf, nil
+		case d.Inf:
+			return numPosInf, nil
 		}
-		bi, exp, err := d.BigInt()
-		if err != nil {
-			return numNaN, nil
-		}
-		r := new(big.Rat).SetInt(bi)
-		if exp != 0 {
-			p := new(big.Int).Exp(big.NewInt(10), big.NewInt(int64(absInt(exp))), nil)
-			if exp > 0 {
-				r.Mul(r, new(big.Rat).SetInt(p))
-			} else {
-				r.Quo(r, new(big.Rat).SetInt(p))
-			}
-		}
-		return numFinite, r
+		return numFinite, d.Rat()
 	}
 	return numNaN, nil
 }
@@ -366,13 +350,6 @@ func compareViaRat(a, b bsoncore.Value) int {
 		return cmpInt(int(ka), int(kb))
 	}
 	return ra.Cmp(rb)
-}
-
-func absInt(x int) int {
-	if x < 0 {
-		return -x
-	}
-	return x
 }
 
 func cmpInt(a, b int) int {

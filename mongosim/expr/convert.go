@@ -173,10 +173,10 @@ func convertValue(in bsoncore.Value, target bsoncore.Type) (bsoncore.Value, erro
 		case bsoncore.TypeInt32, bsoncore.TypeInt64:
 			return bsonkit.Double(float64(in.AsInt64())), nil
 		case bsoncore.TypeDecimal128:
-			d := decOf(in)
-			f := d.float()
-			if math.IsInf(f, 0) && !d.inf {
-				return bsonkit.Missing, convFail("Conversion would overflow target type in $convert with no onError value: %s", d.string())
+			d := bsonkit.DecimalOf(in)
+			f := d.Float()
+			if math.IsInf(f, 0) && !d.Inf {
+				return bsonkit.Missing, convFail("Conversion would overflow target type in $convert with no onError value: %s", d.String())
 			}
 			return bsonkit.Double(f), nil
 		case bsoncore.TypeBoolean:
@@ -192,20 +192,20 @@ func convertValue(in bsoncore.Value, target bsoncore.Type) (bsoncore.Value, erro
 	case bsoncore.TypeDecimal128:
 		switch in.Type {
 		case bsoncore.TypeInt32, bsoncore.TypeInt64, bsoncore.TypeDouble:
-			return decOf(in).value(), nil
+			return bsonkit.DecimalOf(in).Value(), nil
 		case bsoncore.TypeBoolean:
 			if in.Boolean() {
-				return decFromInt(1).value(), nil
+				return bsonkit.DecimalFromInt(1).Value(), nil
 			}
-			return decFromInt(0).value(), nil
+			return bsonkit.DecimalFromInt(0).Value(), nil
 		case bsoncore.TypeDateTime:
-			return decFromInt(in.DateTime()).value(), nil
+			return bsonkit.DecimalFromInt(in.DateTime()).Value(), nil
 		case bsoncore.TypeString:
 			d, err := parseDecimalString(in.StringValue())
 			if err != nil {
 				return bsonkit.Missing, convFail("Failed to parse number '%s' in $convert with no onError value: %v", in.StringValue(), err)
 			}
-			return d.value(), nil
+			return d.Value(), nil
 		}
 	case bsoncore.TypeObjectID:
 		if in.Type == bsoncore.TypeString {
@@ -281,16 +281,16 @@ func convertToInt(in bsoncore.Value, target bsoncore.Type) (bsoncore.Value, erro
 		}
 		return mk(int64(t)), nil
 	case bsoncore.TypeDecimal128:
-		d := decOf(in)
-		if d.nan {
+		d := bsonkit.DecimalOf(in)
+		if d.NaN {
 			return bsonkit.Missing, convFail("Attempt to convert NaN value to integer type in $convert with no onError value")
 		}
-		if d.inf {
+		if d.Inf {
 			return bsonkit.Missing, convFail("Attempt to convert infinity value to integer type in $convert with no onError value")
 		}
-		n, ok := decRoundTo(d, 0, "trunc").int64Exact()
+		n, ok := d.RoundTo(0, "trunc").Int64Exact()
 		if !ok || n < lo || n > hi {
-			return bsonkit.Missing, convFail("Conversion would overflow target type in $convert with no onError value: %s", d.string())
+			return bsonkit.Missing, convFail("Conversion would overflow target type in $convert with no onError value: %s", d.String())
 		}
 		return mk(n), nil
 	case bsoncore.TypeBoolean:
@@ -338,13 +338,13 @@ func parseDoubleString(s string) (bsoncore.Value, error) {
 	return bsonkit.Double(f), nil
 }
 
-func parseDecimalString(s string) (dec, error) {
+func parseDecimalString(s string) (bsonkit.Decimal, error) {
 	d128, err := bson.ParseDecimal128(strings.TrimSpace(s))
 	if err != nil || s == "" {
-		return dec{}, fmt.Errorf("Failed to parse string to decimal")
+		return bsonkit.Decimal{}, fmt.Errorf("Failed to parse string to decimal")
 	}
 	h, l := d128.GetBytes()
-	return decOf(bsoncore.Value{Type: bsoncore.TypeDecimal128, Data: bsoncore.AppendDecimal128(nil, h, l)}), nil
+	return bsonkit.DecimalOf(bsoncore.Value{Type: bsoncore.TypeDecimal128, Data: bsoncore.AppendDecimal128(nil, h, l)}), nil
 }
 
 // toStringValue implements $toString.
@@ -408,7 +408,7 @@ func formatNumber(v bsoncore.Value) string {
 	case bsoncore.TypeDouble:
 		return formatDouble(v.Double())
 	case bsoncore.TypeDecimal128:
-		return decOf(v).string()
+		return bsonkit.DecimalOf(v).String()
 	}
 	return ValueString(v)
 }

@@ -44,7 +44,7 @@ func toFloat(v bsoncore.Value) float64 {
 	case bsoncore.TypeDouble:
 		return v.Double()
 	case bsoncore.TypeDecimal128:
-		return decOf(v).float()
+		return bsonkit.DecimalOf(v).Float()
 	}
 	return math.NaN()
 }
@@ -72,7 +72,7 @@ func addNumbers(a, b bsoncore.Value) bsoncore.Value {
 	case numDouble:
 		return bsonkit.Double(toFloat(a) + toFloat(b))
 	}
-	return decAdd(decOf(a), decOf(b)).value()
+	return bsonkit.DecimalOf(a).Add(bsonkit.DecimalOf(b)).Value()
 }
 
 func subNumbers(a, b bsoncore.Value) bsoncore.Value {
@@ -88,7 +88,7 @@ func subNumbers(a, b bsoncore.Value) bsoncore.Value {
 	case numDouble:
 		return bsonkit.Double(toFloat(a) - toFloat(b))
 	}
-	return decSub(decOf(a), decOf(b)).value()
+	return bsonkit.DecimalOf(a).Sub(bsonkit.DecimalOf(b)).Value()
 }
 
 func mulNumbers(a, b bsoncore.Value) bsoncore.Value {
@@ -103,7 +103,7 @@ func mulNumbers(a, b bsoncore.Value) bsoncore.Value {
 	case numDouble:
 		return bsonkit.Double(toFloat(a) * toFloat(b))
 	}
-	return decMul(decOf(a), decOf(b)).value()
+	return bsonkit.DecimalOf(a).Mul(bsonkit.DecimalOf(b)).Value()
 }
 
 func mulInt64(x, y int64) (int64, bool) {
@@ -144,7 +144,7 @@ func isZeroNumber(v bsoncore.Value) bool {
 	case bsoncore.TypeDouble:
 		return v.Double() == 0
 	case bsoncore.TypeDecimal128:
-		return decOf(v).isZero()
+		return bsonkit.DecimalOf(v).IsZero()
 	}
 	return false
 }
@@ -153,7 +153,7 @@ func isZeroNumber(v bsoncore.Value) bool {
 // caller rejects a zero divisor.
 func divNumbers(a, b bsoncore.Value) bsoncore.Value {
 	if a.Type == bsoncore.TypeDecimal128 || b.Type == bsoncore.TypeDecimal128 {
-		return decDiv(decOf(a), decOf(b)).value()
+		return bsonkit.DecimalOf(a).Div(bsonkit.DecimalOf(b)).Value()
 	}
 	return bsonkit.Double(toFloat(a) / toFloat(b))
 }
@@ -171,27 +171,27 @@ func modNumbers(a, b bsoncore.Value) bsoncore.Value {
 	case numDouble:
 		return bsonkit.Double(math.Mod(toFloat(a), toFloat(b)))
 	}
-	da, db := decOf(a), decOf(b)
-	if da.nan || db.nan || da.inf {
-		return dec{nan: true}.value()
+	da, db := bsonkit.DecimalOf(a), bsonkit.DecimalOf(b)
+	if da.NaN || db.NaN || da.Inf {
+		return bsonkit.Decimal{NaN: true}.Value()
 	}
-	if db.inf {
-		return da.value()
+	if db.Inf {
+		return da.Value()
 	}
 	// a - trunc(a/b)*b, computed exactly.
-	ra, rb := da.rat(), db.rat()
+	ra, rb := da.Rat(), db.Rat()
 	q := decFromRatTrunc(ra, rb)
-	rem := decSub(da, decMul(q, db))
-	if rem.isZero() {
-		rem.neg = da.neg
+	rem := da.Sub(q.Mul(db))
+	if rem.IsZero() {
+		rem.Neg = da.Neg
 	}
-	return rem.value()
+	return rem.Value()
 }
 
-func decFromRatTrunc(a, b *big.Rat) dec {
+func decFromRatTrunc(a, b *big.Rat) bsonkit.Decimal {
 	num := new(big.Int).Mul(a.Num(), b.Denom())
 	den := new(big.Int).Mul(a.Denom(), b.Num())
-	return decFromSigned(new(big.Int).Quo(num, den), 0)
+	return bsonkit.DecimalFromSigned(new(big.Int).Quo(num, den), 0)
 }
 
 // Summer accumulates numbers as MongoDB's $sum and $add do: exact while all
@@ -207,7 +207,7 @@ type Summer struct {
 	naive       float64 // plain sum, used once infinities or NaN appear
 	sawDouble   bool
 	hasDec      bool
-	decSum      dec
+	decSum      bsonkit.Decimal
 }
 
 // Add adds a numeric value.
@@ -218,10 +218,10 @@ func (s *Summer) Add(v bsoncore.Value) {
 	if t == numDecimal {
 		if !s.hasDec {
 			s.hasDec = true
-			s.decSum = decOf(v)
+			s.decSum = bsonkit.DecimalOf(v)
 			return
 		}
-		s.decSum = decAdd(s.decSum, decOf(v))
+		s.decSum = s.decSum.Add(bsonkit.DecimalOf(v))
 		return
 	}
 	if t == numDouble {
@@ -270,11 +270,11 @@ func (s *Summer) float() float64 {
 }
 
 // nonDecimal returns the sum of the non-decimal inputs as a dec.
-func (s *Summer) nonDecimal() dec {
+func (s *Summer) nonDecimal() bsonkit.Decimal {
 	if !s.sawDouble && !s.intOverflow {
-		return decFromInt(s.intSum)
+		return bsonkit.DecimalFromInt(s.intSum)
 	}
-	return decFromFloat(s.float())
+	return bsonkit.DecimalFromFloat(s.float())
 }
 
 // Result returns the sum with MongoDB's result type (int32 0 when empty).
@@ -284,7 +284,7 @@ func (s *Summer) Result() bsoncore.Value {
 		if s.count == 0 {
 			return bsonkit.Int32(0)
 		}
-		return decAdd(s.decSum, s.nonDecimal()).value()
+		return s.decSum.Add(s.nonDecimal()).Value()
 	case s.typ == numDouble:
 		return bsonkit.Double(s.float())
 	case s.intOverflow:
@@ -299,7 +299,7 @@ func (s *Summer) Avg() bsoncore.Value {
 		return bsonkit.Null()
 	}
 	if s.hasDec {
-		return decDiv(decAdd(s.decSum, s.nonDecimal()), decFromInt(s.count)).value()
+		return s.decSum.Add(s.nonDecimal()).Div(bsonkit.DecimalFromInt(s.count)).Value()
 	}
 	if s.typ <= numInt64 && !s.intOverflow {
 		return bsonkit.Double(float64(s.intSum) / float64(s.count))

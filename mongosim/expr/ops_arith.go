@@ -30,7 +30,7 @@ type addState struct {
 	widest  numType
 	longSum int64
 	dblSum  float64
-	decSum  dec
+	decSum  bsonkit.Decimal
 	isDate  bool
 }
 
@@ -57,9 +57,9 @@ func (s *addState) add(v bsoncore.Value) error {
 		case s.widest == numDouble:
 			s.dblSum = float64(s.longSum)
 		case s.widest == numDecimal && old == numDouble:
-			s.decSum = decFromFloat(s.dblSum)
+			s.decSum = bsonkit.DecimalFromFloat(s.dblSum)
 		case s.widest == numDecimal:
-			s.decSum = decFromInt(s.longSum)
+			s.decSum = bsonkit.DecimalFromInt(s.longSum)
 		}
 	}
 	switch s.widest {
@@ -75,7 +75,7 @@ func (s *addState) add(v bsoncore.Value) error {
 	case numDouble:
 		s.dblSum += toFloat(v)
 	default:
-		s.decSum = decAdd(s.decSum, decOf(v))
+		s.decSum = s.decSum.Add(bsonkit.DecimalOf(v))
 	}
 	return nil
 }
@@ -92,9 +92,9 @@ func (s *addState) addToDate(v bsoncore.Value) error {
 		}
 		n = int64(math.Round(f))
 	default:
-		d := decRoundTo(decOf(v), 0, "half-even")
+		d := bsonkit.DecimalOf(v).RoundTo(0, "half-even")
 		var ok bool
-		if n, ok = d.int64Exact(); !ok {
+		if n, ok = d.Int64Exact(); !ok {
 			return mongoerr.New(mongoerr.Overflow, "date overflow")
 		}
 	}
@@ -116,7 +116,7 @@ func (s *addState) value() bsoncore.Value {
 	case numDouble:
 		return bsonkit.Double(s.dblSum)
 	}
-	return s.decSum.value()
+	return s.decSum.Value()
 }
 
 func evalAdd(name string, vals []bsoncore.Value) (bsoncore.Value, error) {
@@ -153,7 +153,7 @@ func evalSubtract(name string, vals []bsoncore.Value) (bsoncore.Value, error) {
 			case bsoncore.TypeDouble:
 				neg = bsonkit.Double(-b.Double())
 			case bsoncore.TypeDecimal128:
-				neg = decNeg(decOf(b)).value()
+				neg = bsonkit.DecimalOf(b).Negate().Value()
 			default:
 				n := b.AsInt64()
 				if n == math.MinInt64 {
@@ -176,7 +176,7 @@ func evalSubtract(name string, vals []bsoncore.Value) (bsoncore.Value, error) {
 func evalMultiply(name string, vals []bsoncore.Value) (bsoncore.Value, error) {
 	widest := numInt32
 	dbl, long := 1.0, int64(1)
-	var decProd dec
+	var decProd bsonkit.Decimal
 	for _, v := range vals {
 		if nullish(v) {
 			return bsonkit.Null(), nil
@@ -190,12 +190,12 @@ func evalMultiply(name string, vals []bsoncore.Value) (bsoncore.Value, error) {
 		if widest == numDecimal {
 			if old != numDecimal {
 				if old == numDouble {
-					decProd = decFromFloat(dbl)
+					decProd = bsonkit.DecimalFromFloat(dbl)
 				} else {
-					decProd = decFromInt(long)
+					decProd = bsonkit.DecimalFromInt(long)
 				}
 			}
-			decProd = decMul(decProd, decOf(v))
+			decProd = decProd.Mul(bsonkit.DecimalOf(v))
 			continue
 		}
 		f := toFloat(v)
@@ -213,7 +213,7 @@ func evalMultiply(name string, vals []bsoncore.Value) (bsoncore.Value, error) {
 	case numDouble:
 		return bsonkit.Double(dbl), nil
 	case numDecimal:
-		return decProd.value(), nil
+		return decProd.Value(), nil
 	}
 	return intResult(widest, long), nil
 }
@@ -275,9 +275,9 @@ func evalAbs(name string, vals []bsoncore.Value) (bsoncore.Value, error) {
 	case bsoncore.TypeDouble:
 		return bsonkit.Double(math.Abs(v.Double())), nil
 	case bsoncore.TypeDecimal128:
-		d := decOf(v)
-		d.neg = false
-		return d.value(), nil
+		d := bsonkit.DecimalOf(v)
+		d.Neg = false
+		return d.Value(), nil
 	}
 	return bsonkit.Missing, mongoerr.New(28765, "$abs only supports numeric types, not %s", TypeName(v.Type))
 }
@@ -297,7 +297,7 @@ func evalUnaryMath(name string, vals []bsoncore.Value) (bsoncore.Value, error) {
 			return v, nil
 		}
 		if v.Type == bsoncore.TypeDecimal128 {
-			return decRoundTo(decOf(v), 0, name[1:]).value(), nil
+			return bsonkit.DecimalOf(v).RoundTo(0, name[1:]).Value(), nil
 		}
 		if name == "$floor" {
 			return bsonkit.Double(math.Floor(v.Double())), nil
@@ -305,7 +305,7 @@ func evalUnaryMath(name string, vals []bsoncore.Value) (bsoncore.Value, error) {
 		return bsonkit.Double(math.Ceil(v.Double())), nil
 	}
 	f := toFloat(v)
-	if v.Type == bsoncore.TypeDecimal128 && decOf(v).nan {
+	if v.Type == bsoncore.TypeDecimal128 && bsonkit.DecimalOf(v).NaN {
 		return v, nil
 	}
 	var r float64
@@ -329,7 +329,7 @@ func evalUnaryMath(name string, vals []bsoncore.Value) (bsoncore.Value, error) {
 		r = math.Log10(f)
 	}
 	if v.Type == bsoncore.TypeDecimal128 {
-		return decFromFloat(r).value(), nil
+		return bsonkit.DecimalFromFloat(r).Value(), nil
 	}
 	return bsonkit.Double(r), nil
 }
@@ -354,7 +354,7 @@ func evalLog(name string, vals []bsoncore.Value) (bsoncore.Value, error) {
 	}
 	r := math.Log(x) / math.Log(base)
 	if a.Type == bsoncore.TypeDecimal128 || b.Type == bsoncore.TypeDecimal128 {
-		return decFromFloat(r).value(), nil
+		return bsonkit.DecimalFromFloat(r).Value(), nil
 	}
 	return bsonkit.Double(r), nil
 }
@@ -401,7 +401,7 @@ func evalPow(name string, vals []bsoncore.Value) (bsoncore.Value, error) {
 	}
 	r := math.Pow(toFloat(a), toFloat(b))
 	if t == numDecimal {
-		return decFromFloat(r).value(), nil
+		return bsonkit.DecimalFromFloat(r).Value(), nil
 	}
 	return bsonkit.Double(r), nil
 }
@@ -438,30 +438,30 @@ func evalRound(name string, vals []bsoncore.Value) (bsoncore.Value, error) {
 		if places >= 0 {
 			return v, nil
 		}
-		n, _ := decRoundTo(decOf(v), int(places), mode).int64Exact()
+		n, _ := bsonkit.DecimalOf(v).RoundTo(int(places), mode).Int64Exact()
 		if v.Type == bsoncore.TypeInt64 || n > math.MaxInt32 || n < math.MinInt32 {
 			return bsonkit.Int64(n), nil
 		}
 		return bsonkit.Int32(int32(n)), nil
 	case bsoncore.TypeDecimal128:
-		return decQuantize(decOf(v), int(places), mode).value(), nil
+		return bsonkit.DecimalOf(v).Quantize(int(places), mode).Value(), nil
 	}
 	f := v.Double()
 	if math.IsNaN(f) || math.IsInf(f, 0) {
 		return v, nil
 	}
-	return bsonkit.Double(decRoundTo(exactDec(f), int(places), mode).float()), nil
+	return bsonkit.Double(exactDec(f).RoundTo(int(places), mode).Float()), nil
 }
 
 // exactDec converts a double to decimal with all 34 significant digits.
-func exactDec(f float64) dec {
+func exactDec(f float64) bsonkit.Decimal {
 	if f == 0 {
-		return decFromFloat(f)
+		return bsonkit.DecimalFromFloat(f)
 	}
 	s := strconv.FormatFloat(f, 'e', 33, 64)
 	v, err := parseDecimalString(s)
 	if err != nil {
-		return decFromFloat(f)
+		return bsonkit.DecimalFromFloat(f)
 	}
 	return v
 }

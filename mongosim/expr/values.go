@@ -64,8 +64,8 @@ func asInt64(v bsoncore.Value) (int64, bool) {
 		}
 		return int64(f), true
 	case bsoncore.TypeDecimal128:
-		d := decOf(v)
-		return d.int64Exact()
+		d := bsonkit.DecimalOf(v)
+		return d.Int64Exact()
 	}
 	return 0, false
 }

@@ -74,7 +74,7 @@ func (m *arithMod) newValue(*applyState) (bsoncore.Value, error) {
 func addNumbers(a, b bsoncore.Value) (bsoncore.Value, bool) {
 	switch {
 	case a.Type == bsoncore.TypeDecimal128 || b.Type == bsoncore.TypeDecimal128:
-		return decimalAdd(toDecimal(a), toDecimal(b)).value(), true
+		return bsonkit.DecimalOf(a).Add(bsonkit.DecimalOf(b)).Value(), true
 	case a.Type == bsoncore.TypeDouble || b.Type == bsoncore.TypeDouble:
 		return bsonkit.Double(asFloat(a) + asFloat(b)), true
 	case a.Type == bsoncore.TypeInt32 && b.Type == bsoncore.TypeInt32:
@@ -92,7 +92,7 @@ func addNumbers(a, b bsoncore.Value) (bsoncore.Value, bool) {
 func mulNumbers(a, b bsoncore.Value) (bsoncore.Value, bool) {
 	switch {
 	case a.Type == bsoncore.TypeDecimal128 || b.Type == bsoncore.TypeDecimal128:
-		return decimalMul(toDecimal(a), toDecimal(b)).value(), true
+		return bsonkit.DecimalOf(a).Mul(bsonkit.DecimalOf(b)).Value(), true
 	case a.Type == bsoncore.TypeDouble || b.Type == bsoncore.TypeDouble:
 		return bsonkit.Double(asFloat(a) * asFloat(b)), true
 	case a.Type == bsoncore.TypeInt32 && b.Type == bsoncore.TypeInt32:

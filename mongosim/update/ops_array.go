@@ -2,7 +2,6 @@ package update
 
 import (
 	"math"
-	"math/big"
 	"sort"
 	"strings"
 
@@ -92,25 +91,8 @@ func integerArg(name string, v bsoncore.Value) (int64, error) {
 		}
 		return int64(f), nil
 	case bsoncore.TypeDecimal128:
-		d := toDecimal(v)
-		if !d.nan && !d.inf {
-			c := new(big.Int).Set(d.coef)
-			if d.exp >= 0 {
-				c.Mul(c, pow10Int(d.exp))
-				if d.neg {
-					c.Neg(c)
-				}
-				if c.IsInt64() {
-					return c.Int64(), nil
-				}
-			} else if q, r := c.QuoRem(c, pow10Int(-d.exp), new(big.Int)); r.Sign() == 0 {
-				if d.neg {
-					q.Neg(q)
-				}
-				if q.IsInt64() {
-					return q.Int64(), nil
-				}
-			}
+		if n, ok := bsonkit.DecimalOf(v).Int64Exact(); ok {
+			return n, nil
 		}
 		return 0, mongoerr.New(mongoerr.FailedToParse, "Cannot represent as a 64-bit integer: %s", fmtElem(name, v))
 	}
