@@ -5,6 +5,7 @@ package bsonkit
 
 import (
 	"bytes"
+	"cmp"
 	"encoding/binary"
 	"math"
 	"math/big"
@@ -80,7 +81,7 @@ func Compare(a, b bsoncore.Value) int {
 func compareGeneric(a, b bsoncore.Value) int {
 	ba, bb := TypeBracket(a.Type), TypeBracket(b.Type)
 	if ba != bb {
-		return cmpInt(ba, bb)
+		return cmp.Compare(ba, bb)
 	}
 	switch a.Type {
 	case 0, bsoncore.TypeUndefined, bsoncore.TypeNull, bsoncore.TypeMinKey, bsoncore.TypeMaxKey:
@@ -98,10 +99,10 @@ func compareGeneric(a, b bsoncore.Value) int {
 		sa, da := a.Binary()
 		sb, db := b.Binary()
 		if len(da) != len(db) {
-			return cmpInt(len(da), len(db))
+			return cmp.Compare(len(da), len(db))
 		}
 		if sa != sb {
-			return cmpInt(int(sa), int(sb))
+			return cmp.Compare(int(sa), int(sb))
 		}
 		return bytes.Compare(da, db)
 	case bsoncore.TypeObjectID:
@@ -110,37 +111,37 @@ func compareGeneric(a, b bsoncore.Value) int {
 	case bsoncore.TypeBoolean:
 		return cmpBool(a.Boolean(), b.Boolean())
 	case bsoncore.TypeDateTime:
-		return cmpInt64(a.DateTime(), b.DateTime())
+		return cmp.Compare(a.DateTime(), b.DateTime())
 	case bsoncore.TypeTimestamp:
 		ta, ia := a.Timestamp()
 		tb, ib := b.Timestamp()
 		if ta != tb {
-			return cmpUint(ta, tb)
+			return cmp.Compare(ta, tb)
 		}
-		return cmpUint(ia, ib)
+		return cmp.Compare(ia, ib)
 	case bsoncore.TypeRegex:
 		pa, fa := a.Regex()
 		pb, fb := b.Regex()
-		if c := cmpStrings(pa, pb); c != 0 {
+		if c := cmp.Compare(pa, pb); c != 0 {
 			return c
 		}
-		return cmpStrings(fa, fb)
+		return cmp.Compare(fa, fb)
 	case bsoncore.TypeDBPointer:
 		na, oa := a.DBPointer()
 		nb, ob := b.DBPointer()
 		if len(na) != len(nb) {
-			return cmpInt(len(na), len(nb))
+			return cmp.Compare(len(na), len(nb))
 		}
-		if c := cmpStrings(na, nb); c != 0 {
+		if c := cmp.Compare(na, nb); c != 0 {
 			return c
 		}
 		return bytes.Compare(oa[:], ob[:])
 	case bsoncore.TypeJavaScript:
-		return cmpStrings(a.JavaScript(), b.JavaScript())
+		return cmp.Compare(a.JavaScript(), b.JavaScript())
 	case bsoncore.TypeCodeWithScope:
 		ca, sa := a.CodeWithScope()
 		cb, sb := b.CodeWithScope()
-		if c := cmpStrings(ca, cb); c != 0 {
+		if c := cmp.Compare(ca, cb); c != 0 {
 			return c
 		}
 		return CompareDocuments(sa, sb)
@@ -158,11 +159,11 @@ func compareSameType(a, b bsoncore.Value) (c int, ok bool) {
 	switch a.Type {
 	case bsoncore.TypeInt64:
 		if len(a.Data) >= 8 && len(b.Data) >= 8 {
-			return cmpInt64(int64(binary.LittleEndian.Uint64(a.Data)), int64(binary.LittleEndian.Uint64(b.Data))), true
+			return cmp.Compare(int64(binary.LittleEndian.Uint64(a.Data)), int64(binary.LittleEndian.Uint64(b.Data))), true
 		}
 	case bsoncore.TypeInt32:
 		if len(a.Data) >= 4 && len(b.Data) >= 4 {
-			return cmpInt64(int64(int32(binary.LittleEndian.Uint32(a.Data))), int64(int32(binary.LittleEndian.Uint32(b.Data)))), true
+			return cmp.Compare(int64(int32(binary.LittleEndian.Uint32(a.Data))), int64(int32(binary.LittleEndian.Uint32(b.Data)))), true
 		}
 	case bsoncore.TypeObjectID:
 		if len(a.Data) >= 12 && len(b.Data) >= 12 {
@@ -172,12 +173,12 @@ func compareSameType(a, b bsoncore.Value) (c int, ok bool) {
 		return bytes.Compare(stringBytes(a), stringBytes(b)), true
 	case bsoncore.TypeDouble:
 		if len(a.Data) >= 8 && len(b.Data) >= 8 {
-			return cmpFloat(math.Float64frombits(binary.LittleEndian.Uint64(a.Data)),
+			return cmp.Compare(math.Float64frombits(binary.LittleEndian.Uint64(a.Data)),
 				math.Float64frombits(binary.LittleEndian.Uint64(b.Data))), true
 		}
 	case bsoncore.TypeDateTime:
 		if len(a.Data) >= 8 && len(b.Data) >= 8 {
-			return cmpInt64(int64(binary.LittleEndian.Uint64(a.Data)), int64(binary.LittleEndian.Uint64(b.Data))), true
+			return cmp.Compare(int64(binary.LittleEndian.Uint64(a.Data)), int64(binary.LittleEndian.Uint64(b.Data))), true
 		}
 	}
 	return 0, false
@@ -204,7 +205,7 @@ func CompareDocuments(a, b bsoncore.Document) int {
 			return 1
 		}
 		va, vb := ea.Value(), eb.Value()
-		if c := cmpInt(TypeBracket(va.Type), TypeBracket(vb.Type)); c != 0 {
+		if c := cmp.Compare(TypeBracket(va.Type), TypeBracket(vb.Type)); c != 0 {
 			return c
 		}
 		if c := bytes.Compare(ea.KeyBytes(), eb.KeyBytes()); c != 0 {
@@ -242,10 +243,10 @@ func CompareNumbers(a, b bsoncore.Value) int {
 		return compareViaRat(a, b)
 	}
 	if a.Type != bsoncore.TypeDouble && b.Type != bsoncore.TypeDouble {
-		return cmpInt64(intOf(a), intOf(b))
+		return cmp.Compare(intOf(a), intOf(b))
 	}
 	if a.Type == bsoncore.TypeDouble && b.Type == bsoncore.TypeDouble {
-		return cmpFloat(a.Double(), b.Double())
+		return cmp.Compare(a.Double(), b.Double())
 	}
 	// One double, one integer: compare without losing int64 precision.
 	if a.Type == bsoncore.TypeDouble {
@@ -267,23 +268,6 @@ func intOf(v bsoncore.Value) int64 {
 	return v.AsInt64()
 }
 
-func cmpFloat(x, y float64) int {
-	xn, yn := math.IsNaN(x), math.IsNaN(y)
-	switch {
-	case xn && yn:
-		return 0
-	case xn:
-		return -1
-	case yn:
-		return 1
-	case x < y:
-		return -1
-	case x > y:
-		return 1
-	}
-	return 0
-}
-
 func cmpFloatInt(f float64, i int64) int {
 	if math.IsNaN(f) {
 		return -1
@@ -298,9 +282,9 @@ func cmpFloatInt(f float64, i int64) int {
 	t := math.Trunc(f)
 	ti := int64(t)
 	if ti != i {
-		return cmpInt64(ti, i)
+		return cmp.Compare(ti, i)
 	}
-	return cmpFloat(f, t)
+	return cmp.Compare(f, t)
 }
 
 // numKind classifies a number for exact comparison.
@@ -347,39 +331,9 @@ func compareViaRat(a, b bsoncore.Value) int {
 	ka, ra := ratOf(a)
 	kb, rb := ratOf(b)
 	if ka != kb || ka != numFinite {
-		return cmpInt(int(ka), int(kb))
+		return cmp.Compare(int(ka), int(kb))
 	}
 	return ra.Cmp(rb)
-}
-
-func cmpInt(a, b int) int {
-	switch {
-	case a < b:
-		return -1
-	case a > b:
-		return 1
-	}
-	return 0
-}
-
-func cmpInt64(a, b int64) int {
-	switch {
-	case a < b:
-		return -1
-	case a > b:
-		return 1
-	}
-	return 0
-}
-
-func cmpUint(a, b uint32) int {
-	switch {
-	case a < b:
-		return -1
-	case a > b:
-		return 1
-	}
-	return 0
 }
 
 func cmpBool(a, b bool) int {
@@ -390,14 +344,4 @@ func cmpBool(a, b bool) int {
 		return -1
 	}
 	return 1
-}
-
-func cmpStrings(a, b string) int {
-	switch {
-	case a < b:
-		return -1
-	case a > b:
-		return 1
-	}
-	return 0
 }

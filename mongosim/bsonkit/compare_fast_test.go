@@ -1,6 +1,7 @@
 package bsonkit
 
 import (
+	"cmp"
 	"math"
 	"testing"
 
@@ -28,7 +29,7 @@ func (g orderedGroups) check(t *testing.T, name string) {
 	}
 	for _, a := range items {
 		for _, b := range items {
-			want := cmpInt(a.group, b.group)
+			want := cmp.Compare(a.group, b.group)
 			if got := Compare(a.v, b.v); got != want {
 				t.Errorf("%s: Compare(%s, %s) = %d, want %d", name, a.v, b.v, got, want)
 			}

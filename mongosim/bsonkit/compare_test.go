@@ -1,6 +1,7 @@
 package bsonkit
 
 import (
+	"cmp"
 	"math"
 	"testing"
 
@@ -44,7 +45,7 @@ func TestTypeBracketOrder(t *testing.T) {
 	}
 	for i := range vals {
 		for j := range vals {
-			want := cmpInt(i, j)
+			want := cmp.Compare(i, j)
 			if got := Compare(vals[i], vals[j]); got != want {
 				t.Errorf("Compare(%s, %s) = %d, want %d", ordered[i], ordered[j], got, want)
 			}
