@@ -32,6 +32,7 @@ type Replicator struct {
 	byKind                 map[string]int64
 	sourceTime             atomic.Uint64 // latest known source cluster time (T<<32|I)
 	catchUpSkipped         atomic.Int64
+	replayUntil            atomic.Uint64 // source time at Run's start (T<<32|I), see Run
 	rate                   rateMeter
 	lastSave               atomic.Int64 // unix nanos of the last persisted checkpoint
 	saved                  atomic.Pointer[Position]
@@ -77,6 +78,16 @@ func (r *Replicator) Run(ctx context.Context, start Start) error {
 	}
 	r.wm.reset(pos)
 	r.noteSourceTime(pos.Time)
+	// Workers run ahead of the saved position, so events after it up to
+	// now may already be on the target (applied before a crash or a pause):
+	// replaying them meets a later state, and their errors are tolerated
+	// like catch-up's. Anything read before this run is majority-committed,
+	// so the majority time now bounds it.
+	now, err := r.src.ClusterTime(ctx, "admin")
+	if err != nil {
+		return fmt.Errorf("read the source time before replaying: %w", err)
+	}
+	r.replayUntil.Store(uint64(now.T)<<32 | uint64(now.I))
 	stream, err := r.src.Watch(ctx, matchStage(o.Filter), wo)
 	if err != nil {
 		return r.classify(err)

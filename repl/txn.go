@@ -8,9 +8,10 @@ import (
 )
 
 // applyTxn applies one source transaction as one target transaction
-// (Options.TxnAtomic), after everything before it. During catch-up the
-// events are applied one by one instead, so a write the clone already
-// superseded can be skipped without aborting the rest.
+// (Options.TxnAtomic), after everything before it. During catch-up or a
+// replay (see tolerant) the events are applied one by one instead, so a
+// write the target already superseded can be skipped without aborting the
+// rest.
 func (r *Replicator) applyTxn(ctx context.Context, events []*mlink.Event, stop <-chan struct{}) error {
 	items := make([]item, len(events))
 	seqs := make([]uint64, len(events))
@@ -25,7 +26,7 @@ func (r *Replicator) applyTxn(ctx context.Context, events []*mlink.Event, stop <
 	if !r.wm.waitBefore(seqs[0], stop) {
 		return ctx.Err()
 	}
-	if r.inCatchUp(events[len(events)-1]) {
+	if r.tolerant(events[len(events)-1]) {
 		return r.applyBatch(ctx, items)
 	}
 	err := r.dst.InTransaction(ctx, func(ctx context.Context) error {

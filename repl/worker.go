@@ -6,6 +6,8 @@ import (
 	"sort"
 	"time"
 
+	"go.mongodb.org/mongo-driver/v2/bson"
+
 	"github.com/mlink-dev/mlink"
 	"github.com/mlink-dev/mlink/mongo"
 )
@@ -71,8 +73,8 @@ func (r *Replicator) applyBatch(ctx context.Context, batch []item) error {
 	return nil
 }
 
-// applyGroup writes one namespace's events in order. During catch-up a
-// failed write is skipped (see Options.CatchUpUntil) and the rest retried.
+// applyGroup writes one namespace's events in order. During catch-up or a
+// replay (see tolerant) a failed write is skipped and the rest retried.
 func (r *Replicator) applyGroup(ctx context.Context, ns mlink.Namespace, items []item) error {
 	ops, owner := regroup(items)
 	for len(ops) > 0 {
@@ -95,7 +97,7 @@ func (r *Replicator) applyGroup(ctx context.Context, ns mlink.Namespace, items [
 			return err
 		}
 		e := items[owner[be.Index]].e
-		if !r.inCatchUp(e) {
+		if !r.tolerant(e) {
 			r.opts.Metrics.Errors.WithLabelValues("repl-apply").Inc()
 			return &ApplyError{Event: e, Err: err}
 		}
@@ -147,6 +149,19 @@ func regroup(items []item) (ops []mongo.WriteOp, owner []int) {
 func (r *Replicator) inCatchUp(e *mlink.Event) bool {
 	c := r.opts.CatchUpUntil
 	return !c.IsZero() && !e.ClusterTime.After(c)
+}
+
+// tolerant reports whether an apply error of e is expected rather than a
+// fault: during catch-up (see inCatchUp), or when e is no newer than this
+// run's start, so the target may already hold a later state of the
+// document (a restart or resume replays what workers applied beyond the
+// saved position).
+func (r *Replicator) tolerant(e *mlink.Event) bool {
+	if r.inCatchUp(e) {
+		return true
+	}
+	v := r.replayUntil.Load()
+	return v != 0 && !e.ClusterTime.After(bson.Timestamp{T: uint32(v >> 32), I: uint32(v)})
 }
 
 // ApplyError is an event the target refused outside catch-up.
