@@ -35,7 +35,7 @@ func normalizeCollation(c bsoncore.Document) (bsoncore.Document, error) {
 	}
 	for _, e := range given {
 		if !isCollationField(e.Key) {
-			return nil, mongoerr.New(mongoerr.FailedToParse, "unknown field '%s' in collation: %s", e.Key, formatDoc(c))
+			return nil, mongoerr.New(mongoerr.FailedToParse, "unknown field '%s' in collation: %s", e.Key, bsonkit.FormatDoc(c))
 		}
 	}
 	loc := given.Get("locale")
@@ -47,7 +47,7 @@ func normalizeCollation(c bsoncore.Document) (bsoncore.Document, error) {
 	}
 	if loc.StringValue() == "simple" {
 		if len(given) > 1 {
-			return nil, mongoerr.New(mongoerr.BadValue, "If \"locale\" is set to \"simple\", then no other fields may be specified: %s", formatDoc(c))
+			return nil, mongoerr.New(mongoerr.BadValue, "If \"locale\" is set to \"simple\", then no other fields may be specified: %s", bsonkit.FormatDoc(c))
 		}
 		return nil, nil
 	}
@@ -57,7 +57,7 @@ func normalizeCollation(c bsoncore.Document) (bsoncore.Document, error) {
 	if s := given.Get("strength"); s.Type != 0 {
 		n, ok := numberValue(s)
 		if !ok || n < 1 || n > 5 || n != float64(int(n)) {
-			return nil, mongoerr.New(mongoerr.FailedToParse, "Field \"strength\" must be an integer 1 through 5. Got: %s", formatValue(s))
+			return nil, mongoerr.New(mongoerr.FailedToParse, "Field \"strength\" must be an integer 1 through 5. Got: %s", bsonkit.FormatValue(s))
 		}
 		given[given.Index("strength")].Value = bsonkit.Int32(int32(n))
 	}

@@ -266,7 +266,7 @@ func (c *Collection) Replace(rid RecordID, newDoc bsoncore.Document) (bsoncore.D
 	newID, err := newDoc.LookupErr("_id")
 	if err != nil || bsonkit.Compare(newID, rec.ID) != 0 {
 		return nil, mongoerr.New(mongoerr.ImmutableField,
-			"After applying the update, the (immutable) field '_id' was found to have been altered to _id: %s", formatValue(newID))
+			"After applying the update, the (immutable) field '_id' was found to have been altered to _id: %s", bsonkit.FormatValue(newID))
 	}
 	newKeys, err := c.indexKeys(newDoc, rid)
 	if err != nil {

@@ -35,7 +35,7 @@ func (c *Collection) CreateIndexes(specs []bsoncore.Document) (int, error) {
 	}
 	if len(c.indexes)+len(fresh) > 64 {
 		return 0, mongoerr.New(mongoerr.CannotCreateIndex,
-			"add index fails, too many indexes for %s key:%s", c.Namespace(), formatDoc(fresh[len(fresh)-1].key))
+			"add index fails, too many indexes for %s key:%s", c.Namespace(), bsonkit.FormatDoc(fresh[len(fresh)-1].key))
 	}
 	for _, ix := range fresh {
 		if err := c.buildEntries(ix); err != nil {
@@ -61,12 +61,12 @@ func (c *Collection) findConflict(ix *Index, pending []*Index) (bool, error) {
 		if !sameKey(ex.key, ix.key) || !optionsEqual(ex.spec, ix.spec, identifyingOptions) {
 			return false, mongoerr.New(mongoerr.IndexKeySpecsConflict,
 				"An existing index has the same name as the requested index. When index names are not specified, they are auto generated and can cause conflicts. Please refer to our documentation. Requested index: %s, existing index: %s",
-				formatDoc(ix.spec), formatDoc(ex.spec))
+				bsonkit.FormatDoc(ix.spec), bsonkit.FormatDoc(ex.spec))
 		}
 		if !optionsEqual(ex.spec, ix.spec, comparedOptions) {
 			return false, mongoerr.New(mongoerr.IndexOptionsConflict,
 				"An equivalent index already exists with the same name but different options. Requested index: %s, existing index: %s",
-				formatDoc(ix.spec), formatDoc(ex.spec))
+				bsonkit.FormatDoc(ix.spec), bsonkit.FormatDoc(ex.spec))
 		}
 		return true, nil
 	}
@@ -74,7 +74,7 @@ func (c *Collection) findConflict(ix *Index, pending []*Index) (bool, error) {
 		if sameKey(ex.key, ix.key) && optionsEqual(ex.spec, ix.spec, identifyingOptions) {
 			if ex.isID && c.clustered {
 				return false, mongoerr.New(mongoerr.CannotCreateIndex,
-					"cannot create an index with the same key pattern as the clustered index: %s", formatDoc(ix.spec))
+					"cannot create an index with the same key pattern as the clustered index: %s", bsonkit.FormatDoc(ix.spec))
 			}
 			return false, mongoerr.New(mongoerr.IndexOptionsConflict, "Index already exists with a different name: %s", ex.name)
 		}
@@ -140,11 +140,11 @@ func (c *Collection) DropIndexByKey(key bsoncore.Document) (*Index, error) {
 	found := c.FindIndexByKey(key)
 	switch {
 	case len(found) == 0:
-		return nil, mongoerr.New(mongoerr.IndexNotFound, "can't find index with key: %s", formatDoc(key))
+		return nil, mongoerr.New(mongoerr.IndexNotFound, "can't find index with key: %s", bsonkit.FormatDoc(key))
 	case len(found) > 1:
 		return nil, mongoerr.New(mongoerr.AmbiguousIndexKeyPattern,
 			"%d indexes found for key: %s, identify by name instead. Conflicting indexes: %s, %s",
-			len(found), formatDoc(key), formatDoc(found[0].spec), formatDoc(found[1].spec))
+			len(found), bsonkit.FormatDoc(key), bsonkit.FormatDoc(found[0].spec), bsonkit.FormatDoc(found[1].spec))
 	}
 	if found[0].isID {
 		return nil, mongoerr.New(mongoerr.InvalidOptions, "cannot drop _id index")
@@ -202,11 +202,11 @@ func (c *Collection) ModifyIndex(mod IndexMod) (IndexChange, error) {
 	case mod.KeyPattern != nil:
 		found := c.FindIndexByKey(mod.KeyPattern)
 		if len(found) == 0 {
-			return IndexChange{}, mongoerr.New(mongoerr.IndexNotFound, "cannot find index %s for ns %s", formatDoc(mod.KeyPattern), c.Namespace())
+			return IndexChange{}, mongoerr.New(mongoerr.IndexNotFound, "cannot find index %s for ns %s", bsonkit.FormatDoc(mod.KeyPattern), c.Namespace())
 		}
 		if len(found) > 1 {
 			return IndexChange{}, mongoerr.New(mongoerr.AmbiguousIndexKeyPattern, "index keyPattern %s matches %d indexes, must use index name",
-				formatDoc(mod.KeyPattern), len(found))
+				bsonkit.FormatDoc(mod.KeyPattern), len(found))
 		}
 		ix = found[0]
 	default:

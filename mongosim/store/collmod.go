@@ -114,12 +114,12 @@ func (s *Store) CollMod(db, name string, cmd bsoncore.Document) (*CollModResult,
 			}
 			if k == "cappedSize" {
 				if n <= 0 || n > maxCappedSize {
-					return nil, mongoerr.New(codeIDLValidation, "BSON field 'cappedSize' value must be > 0 and <= %d, actual value '%s'", int64(maxCappedSize), formatValue(v))
+					return nil, mongoerr.New(codeIDLValidation, "BSON field 'cappedSize' value must be > 0 and <= %d, actual value '%s'", int64(maxCappedSize), bsonkit.FormatValue(v))
 				}
 				o.size = int64(n)
 			} else {
 				if n >= 1<<31 {
-					return nil, mongoerr.New(codeIDLValidation, "BSON field 'cappedMax' value must be < 2147483648, actual value '%s'", formatValue(v))
+					return nil, mongoerr.New(codeIDLValidation, "BSON field 'cappedMax' value must be < 2147483648, actual value '%s'", bsonkit.FormatValue(v))
 				}
 				o.max = int64(n)
 				if o.max < 0 {

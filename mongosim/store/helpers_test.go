@@ -76,7 +76,7 @@ func wantDoc(t *testing.T, what string, got, want bsoncore.Document) {
 func ids(c *Collection, scan func(fn func(Record) bool)) []string {
 	var out []string
 	scan(func(r Record) bool {
-		out = append(out, formatValue(r.ID))
+		out = append(out, bsonkit.FormatValue(r.ID))
 		return true
 	})
 	return out

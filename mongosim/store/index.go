@@ -2,6 +2,7 @@ package store
 
 import (
 	"math"
+	"strconv"
 	"strings"
 
 	"github.com/google/btree"
@@ -156,7 +157,7 @@ func dupKeyError(ns, name string, keyPattern bsoncore.Document, fields []keyFiel
 	}
 	keyValue := kv.Bytes()
 	e := mongoerr.New(mongoerr.DuplicateKey, "E11000 duplicate key error collection: %s index: %s dup key: %s",
-		ns, name, formatDoc(keyValue))
+		ns, name, bsonkit.FormatDoc(keyValue))
 	e.Extra = bsonkit.D("keyPattern", bsonkit.DocValue(keyPattern), "keyValue", bsonkit.DocValue(keyValue))
 	return e
 }
@@ -176,21 +177,19 @@ func GenerateIndexName(key bsoncore.Document) string {
 		case bsoncore.TypeDouble:
 			f := v.Double()
 			if f == math.Trunc(f) && math.Abs(f) < 1e15 {
-				s = formatInt(int64(f))
+				s = strconv.FormatInt(int64(f), 10)
 			} else {
-				s = formatValue(v)
+				s = bsonkit.FormatValue(v)
 			}
 		case bsoncore.TypeInt32, bsoncore.TypeInt64:
-			s = formatInt(v.AsInt64())
+			s = strconv.FormatInt(v.AsInt64(), 10)
 		default:
-			s = formatValue(v)
+			s = bsonkit.FormatValue(v)
 		}
 		parts = append(parts, e.Key(), s)
 	}
 	return strings.Join(parts, "_")
 }
-
-func formatInt(i int64) string { return formatValue(bsonkit.Int64(i)) }
 
 // newIDIndex returns the _id index every collection (except clustered
 // ones, whose records are the index) has.

@@ -32,7 +32,7 @@ var comparedOptions = []string{
 }
 
 func badSpec(code int32, spec bsoncore.Document, msg string) *mongoerr.Error {
-	return mongoerr.New(code, "Error in specification %s :: caused by :: %s", formatDoc(spec), msg)
+	return mongoerr.New(code, "Error in specification %s :: caused by :: %s", bsonkit.FormatDoc(spec), msg)
 }
 
 // buildIndex validates a createIndexes spec and returns the index with its
@@ -64,7 +64,7 @@ func buildIndex(spec bsoncore.Document, defaultCollation bsoncore.Document, comp
 		default:
 			if !indexOptionFields[k] {
 				return nil, mongoerr.New(mongoerr.InvalidIndexSpecificationOption,
-					"The field '%s' is not valid for an index specification. Specification: %s", k, formatDoc(spec))
+					"The field '%s' is not valid for an index specification. Specification: %s", k, bsonkit.FormatDoc(spec))
 			}
 			opts = append(opts, bsonkit.Elem{Key: k, Value: v})
 		}
@@ -92,7 +92,7 @@ func buildIndex(spec bsoncore.Document, defaultCollation bsoncore.Document, comp
 	if vVal.Type != 0 {
 		n, ok := numberValue(vVal)
 		if !ok || (n != 1 && n != 2) {
-			return nil, badSpec(mongoerr.CannotCreateIndex, spec, "Invalid index specification "+formatDoc(spec)+"; cannot create an index with v="+formatValue(vVal))
+			return nil, badSpec(mongoerr.CannotCreateIndex, spec, "Invalid index specification "+bsonkit.FormatDoc(spec)+"; cannot create an index with v="+bsonkit.FormatValue(vVal))
 		}
 		version = bsonkit.Int32(int32(n))
 	}
@@ -252,7 +252,7 @@ func parseKeyPattern(key, spec bsoncore.Document) ([]keyField, string, error) {
 			n, _ := bsonkit.ToFloat(v)
 			if n == 0 || math.IsNaN(n) {
 				return nil, "", badSpec(mongoerr.CannotCreateIndex, spec,
-					"Values in the index key pattern can't be 0 or NaN: "+formatValue(v))
+					"Values in the index key pattern can't be 0 or NaN: "+bsonkit.FormatValue(v))
 			}
 			if wildcard {
 				kind = "wildcard"

@@ -85,7 +85,7 @@ func parseCreateOptions(opts bsoncore.Document) (*collOptions, error) {
 				return nil, mongoerr.New(mongoerr.BadValue, "size has to be >= 0")
 			}
 			if n > maxCappedSize {
-				return nil, mongoerr.New(codeIDLValidation, "BSON field 'size' value must be <= %d, actual value '%s'", int64(maxCappedSize), formatValue(v))
+				return nil, mongoerr.New(codeIDLValidation, "BSON field 'size' value must be <= %d, actual value '%s'", int64(maxCappedSize), bsonkit.FormatValue(v))
 			}
 			o.size, haveSize = int64(n), true
 		case "max":
@@ -94,7 +94,7 @@ func parseCreateOptions(opts bsoncore.Document) (*collOptions, error) {
 				return nil, idlType(k, v, expectNumber)
 			}
 			if n >= 1<<31 {
-				return nil, mongoerr.New(codeIDLValidation, "BSON field 'max' value must be < 2147483648, actual value '%s'", formatValue(v))
+				return nil, mongoerr.New(codeIDLValidation, "BSON field 'max' value must be < 2147483648, actual value '%s'", bsonkit.FormatValue(v))
 			}
 			o.max, haveMax = int64(n), true
 		case "autoIndexId":

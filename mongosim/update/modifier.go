@@ -207,7 +207,7 @@ func validateDollarField(fields []*mval, i int, prefix string) error {
 	name := fields[cur].name
 	if name == "$db" {
 		if fields[cur].typ != bsoncore.TypeString {
-			return mongoerr.New(mongoerr.InvalidDBRef, "The DBRef $db field must be a String, not a %s", typeName(fields[cur].typ))
+			return mongoerr.New(mongoerr.InvalidDBRef, "The DBRef $db field must be a String, not a %s", bsonkit.TypeName(fields[cur].typ))
 		}
 		cur--
 		if cur < 0 || fields[cur].name != "$id" {
@@ -224,7 +224,7 @@ func validateDollarField(fields []*mval, i int, prefix string) error {
 	}
 	if name == "$ref" {
 		if fields[cur].typ != bsoncore.TypeString {
-			return mongoerr.New(mongoerr.InvalidDBRef, "The DBRef $ref field must be a String, not a %s", typeName(fields[cur].typ))
+			return mongoerr.New(mongoerr.InvalidDBRef, "The DBRef $ref field must be a String, not a %s", bsonkit.TypeName(fields[cur].typ))
 		}
 		if cur+1 >= len(fields) || fields[cur+1].name != "$id" {
 			return mongoerr.New(mongoerr.InvalidDBRef, "The DBRef $ref field must be followed by a $id field")

@@ -168,7 +168,7 @@ func (m *mval) renumber() {
 }
 
 // String renders the element as "name: value" for error messages.
-func (m *mval) String() string { return fmtElem(m.name, m.value()) }
+func (m *mval) String() string { return bsonkit.FormatElem(m.name, m.value()) }
 
 // idString renders the document's _id element for messages, or "no id".
 func idString(root *mval) string {

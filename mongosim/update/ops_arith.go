@@ -25,7 +25,7 @@ func newArith(op, field string, arg bsoncore.Value) (modifier, error) {
 		if op == "$mul" {
 			verb = "multiply"
 		}
-		return nil, mongoerr.New(mongoerr.TypeMismatch, "Cannot %s with non-numeric argument: {%s}", verb, fmtElem(field, arg))
+		return nil, mongoerr.New(mongoerr.TypeMismatch, "Cannot %s with non-numeric argument: {%s}", verb, bsonkit.FormatElem(field, arg))
 	}
 	return &arithMod{op: op, val: arg}, nil
 }
@@ -37,7 +37,7 @@ func (m *arithMod) updateExisting(st *applyState, e *mval) (modResult, error) {
 	if !bsonkit.IsNumber(e.typ) {
 		return resNoop, mongoerr.New(mongoerr.TypeMismatch,
 			"Cannot apply %s to a value of non-numeric type. {%s} has the field '%s' of non-numeric type %s",
-			m.op, idString(rootOf(e)), e.name, typeName(e.typ))
+			m.op, idString(rootOf(e)), e.name, bsonkit.TypeName(e.typ))
 	}
 	orig := e.value()
 	var (
@@ -151,7 +151,7 @@ func numberDebugString(v bsoncore.Value) string {
 	case bsoncore.TypeDouble:
 		return "(NumberDouble)" + strconv.FormatFloat(v.Double(), 'g', 6, 64)
 	case bsoncore.TypeDecimal128:
-		return "(NumberDecimal)" + fmtValue(v)
+		return "(NumberDecimal)" + bsonkit.FormatValue(v)
 	}
 	return "(EOO)"
 }
@@ -170,7 +170,7 @@ func newBit(arg bsoncore.Value) (modifier, error) {
 	if arg.Type != bsoncore.TypeEmbeddedDocument {
 		return nil, mongoerr.New(mongoerr.BadValue,
 			"The $bit modifier is not compatible with a %s. You must pass in an embedded document: {$bit: {field: {and/or/xor: #}}",
-			typeName(arg.Type))
+			bsonkit.TypeName(arg.Type))
 	}
 	elems, _ := arg.Document().Elements()
 	m := &bitMod{}
@@ -178,11 +178,11 @@ func newBit(arg bsoncore.Value) (modifier, error) {
 		k, v := e.Key(), e.Value()
 		if k != "and" && k != "or" && k != "xor" {
 			return nil, mongoerr.New(mongoerr.BadValue,
-				"The $bit modifier only supports 'and', 'or', and 'xor', not '%s' which is an unknown operator: {%s}", k, fmtElem(k, v))
+				"The $bit modifier only supports 'and', 'or', and 'xor', not '%s' which is an unknown operator: {%s}", k, bsonkit.FormatElem(k, v))
 		}
 		if v.Type != bsoncore.TypeInt32 && v.Type != bsoncore.TypeInt64 {
 			return nil, mongoerr.New(mongoerr.BadValue,
-				"The $bit modifier field must be an Integer(32/64 bit); a '%s' is not supported here: {%s}", typeName(v.Type), fmtElem(k, v))
+				"The $bit modifier field must be an Integer(32/64 bit); a '%s' is not supported here: {%s}", bsonkit.TypeName(v.Type), bsonkit.FormatElem(k, v))
 		}
 		m.ops = append(m.ops, bitOp{kind: k, operand: v})
 	}
@@ -200,7 +200,7 @@ func (m *bitMod) updateExisting(st *applyState, e *mval) (modResult, error) {
 	if e.typ != bsoncore.TypeInt32 && e.typ != bsoncore.TypeInt64 {
 		return resNoop, mongoerr.New(mongoerr.BadValue,
 			"Cannot apply $bit to a value of non-integral type.%s has the field %s of non-integer type %s",
-			idString(rootOf(e)), e.name, typeName(e.typ))
+			idString(rootOf(e)), e.name, bsonkit.TypeName(e.typ))
 	}
 	orig := e.value()
 	res := m.run(orig)

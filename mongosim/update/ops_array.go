@@ -40,13 +40,13 @@ func newPush(arg bsoncore.Value) (modifier, error) {
 	}
 	each := clauses["$each"]
 	if each.Type != bsoncore.TypeArray {
-		return nil, mongoerr.New(mongoerr.BadValue, "The argument to $each in $push must be an array but it was of type: %s", typeName(each.Type))
+		return nil, mongoerr.New(mongoerr.BadValue, "The argument to $each in $push must be an array but it was of type: %s", bsonkit.TypeName(each.Type))
 	}
 	m.values, _ = each.Array().Values()
 	if v, ok := clauses["$slice"]; ok {
 		n, err := integerArg("$slice", v)
 		if err != nil {
-			return nil, mongoerr.New(mongoerr.BadValue, "The value for $slice must be an integer value but was given type: %s", typeName(v.Type))
+			return nil, mongoerr.New(mongoerr.BadValue, "The value for $slice must be an integer value but was given type: %s", bsonkit.TypeName(v.Type))
 		}
 		m.slice = &n
 	}
@@ -60,7 +60,7 @@ func newPush(arg bsoncore.Value) (modifier, error) {
 	if v, ok := clauses["$position"]; ok {
 		n, err := integerArg("$position", v)
 		if err != nil {
-			return nil, mongoerr.New(mongoerr.BadValue, "The value for $position must be an integer value, not of type: %s", typeName(v.Type))
+			return nil, mongoerr.New(mongoerr.BadValue, "The value for $position must be an integer value, not of type: %s", bsonkit.TypeName(v.Type))
 		}
 		m.position = &n
 	}
@@ -81,22 +81,22 @@ func integerArg(name string, v bsoncore.Value) (int64, error) {
 	case bsoncore.TypeDouble:
 		f := v.Double()
 		if math.IsNaN(f) {
-			return 0, mongoerr.New(mongoerr.FailedToParse, "Expected an integer, but found NaN in: %s", fmtElem(name, v))
+			return 0, mongoerr.New(mongoerr.FailedToParse, "Expected an integer, but found NaN in: %s", bsonkit.FormatElem(name, v))
 		}
 		if f >= 9223372036854775808.0 || f < -9223372036854775808.0 {
-			return 0, mongoerr.New(mongoerr.FailedToParse, "Cannot represent as a 64-bit integer: %s", fmtElem(name, v))
+			return 0, mongoerr.New(mongoerr.FailedToParse, "Cannot represent as a 64-bit integer: %s", bsonkit.FormatElem(name, v))
 		}
 		if f != math.Trunc(f) {
-			return 0, mongoerr.New(mongoerr.FailedToParse, "Expected an integer: %s", fmtElem(name, v))
+			return 0, mongoerr.New(mongoerr.FailedToParse, "Expected an integer: %s", bsonkit.FormatElem(name, v))
 		}
 		return int64(f), nil
 	case bsoncore.TypeDecimal128:
 		if n, ok := bsonkit.DecimalOf(v).Int64Exact(); ok {
 			return n, nil
 		}
-		return 0, mongoerr.New(mongoerr.FailedToParse, "Cannot represent as a 64-bit integer: %s", fmtElem(name, v))
+		return 0, mongoerr.New(mongoerr.FailedToParse, "Cannot represent as a 64-bit integer: %s", bsonkit.FormatElem(name, v))
 	}
-	return 0, mongoerr.New(mongoerr.FailedToParse, "Expected a number in: %s", fmtElem(name, v))
+	return 0, mongoerr.New(mongoerr.FailedToParse, "Expected a number in: %s", bsonkit.FormatElem(name, v))
 }
 
 func (m *pushMod) allowCreation() bool  { return true }
@@ -105,7 +105,7 @@ func (m *pushMod) allowNonViable() bool { return false }
 func (m *pushMod) updateExisting(_ *applyState, e *mval) (modResult, error) {
 	if !e.isArray() {
 		return resNoop, mongoerr.New(mongoerr.BadValue, "The field '%s' must be an array but is of type %s in document {%s}",
-			pathOf(e), typeName(e.typ), idString(rootOf(e)))
+			pathOf(e), bsonkit.TypeName(e.typ), idString(rootOf(e)))
 	}
 	return m.push(e), nil
 }
@@ -283,10 +283,10 @@ func newAddToSet(arg bsoncore.Value) (modifier, error) {
 			first := elems[0].Value()
 			if first.Type != bsoncore.TypeArray {
 				return nil, mongoerr.New(mongoerr.TypeMismatch,
-					"The argument to $each in $addToSet must be an array but it was of type %s", typeName(first.Type))
+					"The argument to $each in $addToSet must be an array but it was of type %s", bsonkit.TypeName(first.Type))
 			}
 			if len(elems) > 1 {
-				return nil, mongoerr.New(mongoerr.BadValue, "Found unexpected fields after $each in $addToSet: %s", fmtDoc(arg.Document()))
+				return nil, mongoerr.New(mongoerr.BadValue, "Found unexpected fields after $each in $addToSet: %s", bsonkit.FormatDoc(arg.Document()))
 			}
 			vals, _ = first.Array().Values()
 		} else {
@@ -318,7 +318,7 @@ func (m *addToSetMod) allowNonViable() bool { return false }
 func (m *addToSetMod) updateExisting(_ *applyState, e *mval) (modResult, error) {
 	if !e.isArray() {
 		return resNoop, mongoerr.New(mongoerr.BadValue,
-			"Cannot apply $addToSet to non-array field. Field named '%s' has non-array type %s", e.name, typeName(e.typ))
+			"Cannot apply $addToSet to non-array field. Field named '%s' has non-array type %s", e.name, bsonkit.TypeName(e.typ))
 	}
 	existing := make([]bsoncore.Value, 0, len(e.children()))
 	for _, k := range e.children() {
@@ -362,7 +362,7 @@ func (m *popMod) allowNonViable() bool { return false }
 
 func (m *popMod) updateExisting(_ *applyState, e *mval) (modResult, error) {
 	if !e.isArray() {
-		return resNoop, mongoerr.New(mongoerr.TypeMismatch, "Path '%s' contains an element of non-array type '%s'", pathOf(e), typeName(e.typ))
+		return resNoop, mongoerr.New(mongoerr.TypeMismatch, "Path '%s' contains an element of non-array type '%s'", pathOf(e), bsonkit.TypeName(e.typ))
 	}
 	kids := e.children()
 	if len(kids) == 0 {
@@ -385,7 +385,7 @@ type cullMod struct {
 
 func newPullAll(arg bsoncore.Value) (modifier, error) {
 	if arg.Type != bsoncore.TypeArray {
-		return nil, mongoerr.New(mongoerr.BadValue, "$pullAll requires an array argument but was given a %s", typeName(arg.Type))
+		return nil, mongoerr.New(mongoerr.BadValue, "$pullAll requires an array argument but was given a %s", bsonkit.TypeName(arg.Type))
 	}
 	vals, _ := arg.Array().Values()
 	return &cullMod{match: func(v bsoncore.Value) (bool, error) { return containsEqual(vals, v), nil }}, nil

@@ -110,7 +110,7 @@ func newCurrentDate(arg bsoncore.Value) (modifier, error) {
 	}
 	return nil, mongoerr.New(mongoerr.BadValue,
 		"%s is not valid type for $currentDate. Please use a boolean ('true') or a $type expression ({$type: 'timestamp/date'}).",
-		typeName(arg.Type))
+		bsonkit.TypeName(arg.Type))
 }
 
 func (m *currentDateMod) allowCreation() bool  { return true }
@@ -143,10 +143,10 @@ func newRename(from string, arg bsoncore.Value) (node, error) {
 	}
 	fp, tp := splitPath(from), splitPath(to)
 	if from == to {
-		return nil, mongoerr.New(mongoerr.BadValue, "The source and target field for $rename must differ: %s", fmtElem(from, arg))
+		return nil, mongoerr.New(mongoerr.BadValue, "The source and target field for $rename must differ: %s", bsonkit.FormatElem(from, arg))
 	}
 	if isPrefixParts(fp, tp) || isPrefixParts(tp, fp) {
-		return nil, mongoerr.New(mongoerr.BadValue, "The source and target field for $rename must not be on the same path: %s", fmtElem(from, arg))
+		return nil, mongoerr.New(mongoerr.BadValue, "The source and target field for $rename must not be on the same path: %s", bsonkit.FormatElem(from, arg))
 	}
 	if isDynamic(fp) {
 		return nil, mongoerr.New(mongoerr.BadValue, "The source field for $rename may not be dynamic: %s", from)

@@ -50,7 +50,7 @@ func replaceDocument(doc, repl bsoncore.Document, validate, allowDollar bool) (b
 		}
 		if oldHasID && bsonkit.Compare(newID, oldID) != 0 {
 			return doc, false, mongoerr.New(mongoerr.ImmutableField,
-				"After applying the update, the (immutable) field '_id' was found to have been altered to %s", fmtElem("_id", newID))
+				"After applying the update, the (immutable) field '_id' was found to have been altered to %s", bsonkit.FormatElem("_id", newID))
 		}
 	}
 	return out, true, nil
@@ -121,7 +121,7 @@ func validateStorage(d bsoncore.Document, allowDollar bool) error {
 func validateIDValue(v bsoncore.Value) error {
 	switch v.Type {
 	case bsoncore.TypeRegex, bsoncore.TypeArray, bsoncore.TypeUndefined:
-		return mongoerr.New(mongoerr.InvalidIdField, "The '_id' value cannot be of type %s", typeName(v.Type))
+		return mongoerr.New(mongoerr.InvalidIdField, "The '_id' value cannot be of type %s", bsonkit.TypeName(v.Type))
 	case bsoncore.TypeEmbeddedDocument:
 		if err := validateEmbedded(v.Document()); err != nil {
 			if me, ok := err.(*mongoerr.Error); ok && me.Code == mongoerr.DollarPrefixedFieldName {

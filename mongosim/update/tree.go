@@ -4,6 +4,7 @@ import (
 	"sort"
 	"strings"
 
+	"github.com/mlink-dev/mlink/mongosim/bsonkit"
 	"github.com/mlink-dev/mlink/mongosim/mongoerr"
 	"go.mongodb.org/mongo-driver/v2/x/bsonx/bsoncore"
 )
@@ -94,7 +95,7 @@ func parseAndMerge(root *objectNode, op string, field string, arg bsoncore.Value
 			return err
 		}
 		if arg.Type != bsoncore.TypeString {
-			return mongoerr.New(mongoerr.BadValue, "The 'to' field for $rename must be a string: %s", fmtElem(field, arg))
+			return mongoerr.New(mongoerr.BadValue, "The 'to' field for $rename must be a string: %s", bsonkit.FormatElem(field, arg))
 		}
 		path = arg.StringValue()
 	}

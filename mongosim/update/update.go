@@ -11,6 +11,7 @@ package update
 import (
 	"time"
 
+	"github.com/mlink-dev/mlink/mongosim/bsonkit"
 	"github.com/mlink-dev/mlink/mongosim/mongoerr"
 	"go.mongodb.org/mongo-driver/v2/x/bsonx/bsoncore"
 )
@@ -116,7 +117,7 @@ func compileOperators(doc bsoncore.Document, elems []bsoncore.Element, rawFilter
 		if arg.Type != bsoncore.TypeEmbeddedDocument {
 			return nil, mongoerr.New(mongoerr.FailedToParse,
 				"Modifiers operate on fields but we found type %s instead. For example: {$mod: {<field>: ...}} not {%s}",
-				typeName(arg.Type), fmtElem(op, arg))
+				bsonkit.TypeName(arg.Type), bsonkit.FormatElem(op, arg))
 		}
 		fields, _ := arg.Document().Elements()
 		for _, f := range fields {
@@ -127,7 +128,7 @@ func compileOperators(doc bsoncore.Document, elems []bsoncore.Element, rawFilter
 	}
 	for _, id := range order {
 		if !pc.found[id] {
-			return nil, mongoerr.New(mongoerr.FailedToParse, "The array filter for identifier '%s' was not used in the update %s", id, fmtDoc(doc))
+			return nil, mongoerr.New(mongoerr.FailedToParse, "The array filter for identifier '%s' was not used in the update %s", id, bsonkit.FormatDoc(doc))
 		}
 	}
 	return root, nil

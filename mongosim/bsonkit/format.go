@@ -1,9 +1,7 @@
-package update
+package bsonkit
 
 import (
 	"encoding/hex"
-	"fmt"
-	"github.com/mlink-dev/mlink/mongosim/bsonkit"
 	"math"
 	"strconv"
 	"strings"
@@ -13,11 +11,12 @@ import (
 )
 
 // The functions here render values the way mongod's BSONElement::toString
-// does, because update error messages embed them ("{_id: 1} has the field
-// 'a'", "Cannot create field 'b' in element {a: [ { b: 0.0 } ]}").
+// and BSONObj::toString do, because many error messages embed them
+// ("dup key: { a: 1 }", "Cannot create field 'b' in element {a: [ { b: 0.0 } ]}").
+// Aggregation messages print Values differently; see expr.ValueString.
 
-// fmtElem renders "name: value".
-func fmtElem(name string, v bsoncore.Value) string {
+// FormatElem renders "name: value".
+func FormatElem(name string, v bsoncore.Value) string {
 	var sb strings.Builder
 	sb.WriteString(name)
 	sb.WriteString(": ")
@@ -25,15 +24,15 @@ func fmtElem(name string, v bsoncore.Value) string {
 	return sb.String()
 }
 
-// fmtValue renders a value without a field name.
-func fmtValue(v bsoncore.Value) string {
+// FormatValue renders a value without a field name.
+func FormatValue(v bsoncore.Value) string {
 	var sb strings.Builder
 	writeValue(&sb, v)
 	return sb.String()
 }
 
-// fmtDoc renders a document as "{ a: 1, b: "x" }".
-func fmtDoc(d bsoncore.Document) string {
+// FormatDoc renders a document as "{ a: 1, b: "x" }" ("{}" when empty).
+func FormatDoc(d bsoncore.Document) string {
 	var sb strings.Builder
 	writeDoc(&sb, d, false)
 	return sb.String()
@@ -41,19 +40,15 @@ func fmtDoc(d bsoncore.Document) string {
 
 func writeDoc(sb *strings.Builder, d bsoncore.Document, array bool) {
 	elems, _ := d.Elements()
+	open, closing := "{", "}"
+	if array {
+		open, closing = "[", "]"
+	}
 	if len(elems) == 0 {
-		if array {
-			sb.WriteString("[]")
-		} else {
-			sb.WriteString("{}")
-		}
+		sb.WriteString(open + closing)
 		return
 	}
-	if array {
-		sb.WriteString("[ ")
-	} else {
-		sb.WriteString("{ ")
-	}
+	sb.WriteString(open + " ")
 	for i, e := range elems {
 		if i > 0 {
 			sb.WriteString(", ")
@@ -64,11 +59,7 @@ func writeDoc(sb *strings.Builder, d bsoncore.Document, array bool) {
 		}
 		writeValue(sb, e.Value())
 	}
-	if array {
-		sb.WriteString(" ]")
-	} else {
-		sb.WriteString(" }")
-	}
+	sb.WriteString(" " + closing)
 }
 
 func writeValue(sb *strings.Builder, v bsoncore.Value) {
@@ -80,7 +71,7 @@ func writeValue(sb *strings.Builder, v bsoncore.Value) {
 	case bsoncore.TypeArray:
 		writeDoc(sb, bsoncore.Document(v.Array()), true)
 	case bsoncore.TypeDateTime:
-		fmt.Fprintf(sb, "new Date(%d)", v.DateTime())
+		sb.WriteString("new Date(" + strconv.FormatInt(v.DateTime(), 10) + ")")
 	case bsoncore.TypeRegex:
 		p, o := v.Regex()
 		sb.WriteString("/" + p + "/" + o)
@@ -121,6 +112,7 @@ func writeValue(sb *strings.Builder, v bsoncore.Value) {
 		} else {
 			s = v.StringValue()
 		}
+		// Written as is, not escaped; long strings cut as mongod cuts them.
 		if len(s)+1 > 160 {
 			sb.WriteString(`"` + s[:150] + `..."`)
 		} else {
@@ -130,7 +122,8 @@ func writeValue(sb *strings.Builder, v bsoncore.Value) {
 		ns, oid := v.DBPointer()
 		sb.WriteString("DBRef('" + ns + "'," + hex.EncodeToString(oid[:]) + ")")
 	case bsoncore.TypeObjectID:
-		sb.WriteString("ObjectId('" + oidHex(v) + "')")
+		oid := v.ObjectID()
+		sb.WriteString("ObjectId('" + hex.EncodeToString(oid[:]) + "')")
 	case bsoncore.TypeBinary:
 		sub, data := v.Binary()
 		if sub == 4 && len(data) == 16 {
@@ -138,7 +131,7 @@ func writeValue(sb *strings.Builder, v bsoncore.Value) {
 			sb.WriteString(`UUID("` + h[0:8] + "-" + h[8:12] + "-" + h[12:16] + "-" + h[16:20] + "-" + h[20:] + `")`)
 			return
 		}
-		fmt.Fprintf(sb, "BinData(%d, ", sub)
+		sb.WriteString("BinData(" + strconv.Itoa(int(sub)) + ", ")
 		if len(data) > 80 {
 			sb.WriteString(strings.ToUpper(hex.EncodeToString(data[:70])) + "...)")
 		} else {
@@ -146,15 +139,15 @@ func writeValue(sb *strings.Builder, v bsoncore.Value) {
 		}
 	case bsoncore.TypeTimestamp:
 		t, i := v.Timestamp()
-		fmt.Fprintf(sb, "Timestamp(%d, %d)", t, i)
+		sb.WriteString("Timestamp(" + strconv.FormatUint(uint64(t), 10) + ", " + strconv.FormatUint(uint64(i), 10) + ")")
 	default:
-		fmt.Fprintf(sb, "?type=%d", v.Type)
+		sb.WriteString("?type=" + strconv.Itoa(int(v.Type)))
 	}
 }
 
 // formatDouble mirrors StringBuilder::appendDoubleNice: printf("%.16g") and
 // ".0" appended unless the text has '.', 'E' or 'N' (so C's "nan" and
-// "inf" become "nan.0" and "inf.0", as mongod prints them).
+// "inf" become "nan.0" and "inf.0", and 1e20 "1e+20.0", as mongod prints them).
 func formatDouble(f float64) string {
 	var s string
 	switch {
@@ -174,12 +167,4 @@ func formatDouble(f float64) string {
 		s += ".0"
 	}
 	return s
-}
-
-// typeName is MongoDB's alias of a BSON type, as error messages spell it.
-var typeName = bsonkit.TypeName
-
-func oidHex(v bsoncore.Value) string {
-	id := v.ObjectID()
-	return hex.EncodeToString(id[:])
 }
