@@ -21,45 +21,24 @@ var (
 )
 
 func handleDelete(_ context.Context, req *request) (bsoncore.Document, error) {
-	if err := checkFields(req, deleteFields); err != nil {
-		return nil, err
-	}
-	coll, err := collectionArg(req)
+	b, err := parseWriteBatch(req, deleteFields, "deletes", true)
 	if err != nil {
-		return nil, err
-	}
-	stmts, err := req.docs("deletes")
-	if err != nil {
-		return nil, err
-	}
-	ordered, err := boolArg("delete", "ordered", req.arg("ordered"), true)
-	if err != nil {
-		return nil, err
-	}
-	let, err := req.srv.parseLet(req, "delete")
-	if err != nil {
-		return nil, err
-	}
-	if err := checkBatchSize(len(stmts)); err != nil {
-		return nil, err
-	}
-	if err := checkWritableNS(req.db, coll); err != nil {
 		return nil, err
 	}
 	s := req.srv
-	c := req.st().Collection(req.db, coll)
+	c := req.st().Collection(req.db, b.coll)
 	if c != nil && c.Kind == store.KindView {
 		return nil, mongoerr.New(mongoerr.CommandNotSupportedOnView, "Namespace %s is a view, not a collection", c.Namespace())
 	}
 	var werrs writeErrorList
 	n := 0
-	for i, st := range stmts {
+	for i, st := range b.stmts {
 		s.stats.delete.Add(1)
-		k, err := s.deleteOne(req, c, st, let)
+		k, err := s.deleteOne(req, c, st, b.let)
 		n += k
 		if err != nil {
 			werrs.add(i, err)
-			if ordered {
+			if b.ordered {
 				break
 			}
 		}

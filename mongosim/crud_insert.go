@@ -21,33 +21,12 @@ var insertFields = fieldSet("insert", "documents", "ordered", "bypassDocumentVal
 const maxStorageDepth = 100
 
 func handleInsert(_ context.Context, req *request) (bsoncore.Document, error) {
-	if err := checkFields(req, insertFields); err != nil {
-		return nil, err
-	}
-	coll, err := collectionArg(req)
+	b, err := parseWriteBatch(req, insertFields, "documents", false)
 	if err != nil {
-		return nil, err
-	}
-	docs, err := req.docs("documents")
-	if err != nil {
-		return nil, err
-	}
-	ordered, err := boolArg("insert", "ordered", req.arg("ordered"), true)
-	if err != nil {
-		return nil, err
-	}
-	bypass, err := boolArg("insert", "bypassDocumentValidation", req.arg("bypassDocumentValidation"), false)
-	if err != nil {
-		return nil, err
-	}
-	if err := checkBatchSize(len(docs)); err != nil {
-		return nil, err
-	}
-	if err := checkWritableNS(req.db, coll); err != nil {
 		return nil, err
 	}
 	s := req.srv
-	c, err := s.ensureCollection(req, coll)
+	c, err := s.ensureCollection(req, b.coll)
 	if err != nil {
 		return nil, err
 	}
@@ -56,18 +35,18 @@ func handleInsert(_ context.Context, req *request) (bsoncore.Document, error) {
 	var werrs writeErrorList
 	var keys keySlab
 	n := 0
-	for i, raw := range docs {
+	for i, raw := range b.stmts {
 		s.stats.insert.Add(1)
 		doc, err := s.prepareInsert(raw)
 		if err == nil {
-			err = c.Validate(doc, nil, bypass)
+			err = c.Validate(doc, nil, b.bypass)
 		}
 		if err == nil {
 			_, _, err = c.Insert(doc)
 		}
 		if err != nil {
 			werrs.add(i, err)
-			if ordered {
+			if b.ordered {
 				break
 			}
 			continue

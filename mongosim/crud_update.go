@@ -40,45 +40,20 @@ type updateResult struct {
 }
 
 func handleUpdate(_ context.Context, req *request) (bsoncore.Document, error) {
-	if err := checkFields(req, updateFields); err != nil {
-		return nil, err
-	}
-	coll, err := collectionArg(req)
+	b, err := parseWriteBatch(req, updateFields, "updates", true)
 	if err != nil {
-		return nil, err
-	}
-	stmts, err := req.docs("updates")
-	if err != nil {
-		return nil, err
-	}
-	ordered, err := boolArg("update", "ordered", req.arg("ordered"), true)
-	if err != nil {
-		return nil, err
-	}
-	bypass, err := boolArg("update", "bypassDocumentValidation", req.arg("bypassDocumentValidation"), false)
-	if err != nil {
-		return nil, err
-	}
-	let, err := req.srv.parseLet(req, "update")
-	if err != nil {
-		return nil, err
-	}
-	if err := checkBatchSize(len(stmts)); err != nil {
-		return nil, err
-	}
-	if err := checkWritableNS(req.db, coll); err != nil {
 		return nil, err
 	}
 	s := req.srv
 	var werrs writeErrorList
 	var upserted []bsoncore.Value
 	n, modified := 0, 0
-	for i, st := range stmts {
+	for i, st := range b.stmts {
 		s.stats.update.Add(1)
-		spec, err := parseUpdateStmt(st, let)
+		spec, err := parseUpdateStmt(st, b.let)
 		var res updateResult
 		if err == nil {
-			res, err = s.applyUpdate(req, coll, spec, bypass)
+			res, err = s.applyUpdate(req, b.coll, spec, b.bypass)
 		}
 		n += res.matched
 		modified += res.modified
@@ -88,7 +63,7 @@ func handleUpdate(_ context.Context, req *request) (bsoncore.Document, error) {
 		}
 		if err != nil {
 			werrs.add(i, err)
-			if ordered {
+			if b.ordered {
 				break
 			}
 		}

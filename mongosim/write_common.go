@@ -51,6 +51,50 @@ func (s *Server) writeReply(req *request, n int, werrs *writeErrorList) bsonkit.
 	return out
 }
 
+// writeBatch is what the insert, update and delete commands share
+// (mongod's WriteCommandRequestBase): the collection, the statements, and
+// the ordered and bypassDocumentValidation options.
+type writeBatch struct {
+	coll    string
+	stmts   []bsoncore.Document
+	ordered bool
+	bypass  bool
+	let     *cmdVars // nil unless parsed (update, delete)
+}
+
+// parseWriteBatch reads a write command's common fields, with the
+// statements in list, checking them in the order mongod reports errors:
+// field names, collection, statements, options, let (when withLet), batch
+// size, then whether the namespace may be written.
+func parseWriteBatch(req *request, fields map[string]bool, list string, withLet bool) (writeBatch, error) {
+	var b writeBatch
+	if err := checkFields(req, fields); err != nil {
+		return b, err
+	}
+	var err error
+	if b.coll, err = collectionArg(req); err != nil {
+		return b, err
+	}
+	if b.stmts, err = req.docs(list); err != nil {
+		return b, err
+	}
+	if b.ordered, err = boolArg(req.name, "ordered", req.arg("ordered"), true); err != nil {
+		return b, err
+	}
+	if b.bypass, err = boolArg(req.name, "bypassDocumentValidation", req.arg("bypassDocumentValidation"), false); err != nil {
+		return b, err
+	}
+	if withLet {
+		if b.let, err = req.srv.parseLet(req, req.name); err != nil {
+			return b, err
+		}
+	}
+	if err := checkBatchSize(len(b.stmts)); err != nil {
+		return b, err
+	}
+	return b, checkWritableNS(req.db, b.coll)
+}
+
 // collectionArg reads the collection name a command names in its first
 // field and validates it.
 func collectionArg(req *request) (string, error) {

@@ -224,3 +224,24 @@ func TestInsertTooLarge(t *testing.T) {
 		t.Fatalf("errmsg %q", msg)
 	}
 }
+
+// bypassDocumentValidation belongs to every write command (mongod's
+// WriteCommandRequestBase, a safeBool): a string is rejected before any
+// statement runs, delete included.
+func TestWriteCommandsTypeCheckBypassDocumentValidation(t *testing.T) {
+	db := newDB(t)
+	insertDocs(t, db.Collection("c"), bson.D{{Key: "_id", Value: 1}})
+	cmds := []bson.D{
+		{{Key: "insert", Value: "c"}, {Key: "documents", Value: bson.A{bson.D{{Key: "_id", Value: 2}}}}},
+		{{Key: "update", Value: "c"}, {Key: "updates", Value: bson.A{bson.D{{Key: "q", Value: bson.D{}},
+			{Key: "u", Value: bson.D{{Key: "$set", Value: bson.D{{Key: "x", Value: 1}}}}}}}}},
+		{{Key: "delete", Value: "c"}, {Key: "deletes", Value: bson.A{bson.D{{Key: "q", Value: bson.D{}}, {Key: "limit", Value: 0}}}}},
+	}
+	for _, cmd := range cmds {
+		name := cmd[0].Key
+		cmd = append(cmd, bson.E{Key: "bypassDocumentValidation", Value: "yes"})
+		err := db.RunCommand(ctxT(t), cmd).Err()
+		wantCodeMsg(t, err, 14, "BSON field '"+name+".bypassDocumentValidation' is the wrong type 'string', expected types '[bool, long, int, decimal, double]'")
+	}
+	wantDocsExactly(t, "after the rejected writes", docsOf(t, db.Collection("c")), bson.D{{Key: "_id", Value: 1}})
+}
