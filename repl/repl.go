@@ -190,13 +190,17 @@ func (r *Replicator) dispatch(ctx context.Context, events <-chan *mlink.Event, q
 		return r.applyTxn(ctx, batch, stop)
 	}
 	for e := range events {
-		if prev != nil && prev.InTxn() && !e.SameTxn(prev) {
-			r.wm.markSafe(prevSeq)
-		}
+		// A transaction ends here: apply a buffered one before its end is
+		// marked safe. Its filtered-out events are registered already, and
+		// the last may come after every buffered one: marked safe first, it
+		// would let the checkpoint pass the transaction before it is applied.
 		if r.opts.TxnAtomic && len(txn) > 0 && !e.SameTxn(txn[0]) {
 			if err := flushTxn(); err != nil {
 				return err
 			}
+		}
+		if prev != nil && prev.InTxn() && !e.SameTxn(prev) {
+			r.wm.markSafe(prevSeq)
 		}
 		if e.Op == "" { // idle token
 			if err := flushTxn(); err != nil {
