@@ -3,7 +3,6 @@ package agg
 import (
 	"bytes"
 	"context"
-	"errors"
 	"strings"
 	"testing"
 	"time"
@@ -11,40 +10,15 @@ import (
 	"go.mongodb.org/mongo-driver/v2/bson"
 	"go.mongodb.org/mongo-driver/v2/x/bsonx/bsoncore"
 
-	"github.com/mlink-dev/mlink/mongosim/mongoerr"
+	"github.com/mlink-dev/mlink/mongosim/internal/bsontest"
 )
 
-func docJ(t testing.TB, s string) bsoncore.Document {
-	t.Helper()
-	var r bson.Raw
-	if err := bson.UnmarshalExtJSON([]byte(s), false, &r); err != nil {
-		t.Fatalf("bad test JSON %s: %v", s, err)
-	}
-	return bsoncore.Document(r)
-}
-
-// docsJ parses a JSON array of documents.
-func docsJ(t testing.TB, s string) []bsoncore.Document {
-	t.Helper()
-	arr := docJ(t, `{"a": `+s+`}`).Lookup("a")
-	vals, err := arr.Array().Values()
-	if err != nil {
-		t.Fatal(err)
-	}
-	out := make([]bsoncore.Document, len(vals))
-	for i, v := range vals {
-		out[i] = v.Document()
-	}
-	return out
-}
-
-func errCode(err error) int32 {
-	var me *mongoerr.Error
-	if errors.As(err, &me) {
-		return me.Code
-	}
-	return 0
-}
+// Shared test helpers (see bsontest).
+var (
+	docJ    = bsontest.Doc
+	docsJ   = bsontest.Docs
+	errCode = bsontest.Code
+)
 
 type fakeEnv struct{ now time.Time }
 

@@ -5,19 +5,12 @@ import (
 	"math"
 	"testing"
 
-	"go.mongodb.org/mongo-driver/v2/bson"
 	"go.mongodb.org/mongo-driver/v2/x/bsonx/bsoncore"
+
+	"github.com/mlink-dev/mlink/mongosim/internal/bsontest"
 )
 
-// valJ parses one relaxed extended-JSON value.
-func valJ(t *testing.T, s string) bsoncore.Value {
-	t.Helper()
-	var r bson.Raw
-	if err := bson.UnmarshalExtJSON([]byte(`{"v": `+s+`}`), false, &r); err != nil {
-		t.Fatalf("bad JSON %s: %v", s, err)
-	}
-	return bsoncore.Document(r).Lookup("v")
-}
+var valJ = bsontest.Val
 
 func TestTypeBracketOrder(t *testing.T) {
 	// MongoDB's documented comparison order, lowest first.

@@ -4,6 +4,8 @@ import (
 	"testing"
 
 	"go.mongodb.org/mongo-driver/v2/x/bsonx/bsoncore"
+
+	"github.com/mlink-dev/mlink/mongosim/internal/bsontest"
 )
 
 // FuzzEval checks that every top-level value of a well-formed document
@@ -23,7 +25,7 @@ func FuzzEval(f *testing.F) {
 		f.Add([]byte(docJ(f, s[0])), []byte(docJ(f, s[1])))
 	}
 	f.Fuzz(func(t *testing.T, spec, doc []byte) {
-		if !wellFormed(spec) || !wellFormed(doc) {
+		if !bsontest.WellFormed(spec) || !bsontest.WellFormed(doc) {
 			return
 		}
 		vals, err := bsoncore.Document(spec).Values()
@@ -43,28 +45,4 @@ func FuzzEval(f *testing.F) {
 			}
 		}
 	})
-}
-
-// wellFormed reports whether b is exactly one valid BSON document (the
-// driver's Validate alone accepts some inputs whose declared lengths lie).
-func wellFormed(b []byte) bool {
-	d, rest, ok := bsoncore.ReadDocument(b)
-	if !ok || len(rest) != 0 || d.Validate() != nil {
-		return false
-	}
-	vals, err := d.Values()
-	if err != nil {
-		return false
-	}
-	for _, v := range vals {
-		if v.Validate() != nil {
-			return false
-		}
-		if v.Type == bsoncore.TypeEmbeddedDocument || v.Type == bsoncore.TypeArray {
-			if !wellFormed(v.Data) {
-				return false
-			}
-		}
-	}
-	return true
 }

@@ -4,6 +4,8 @@ import (
 	"testing"
 
 	"go.mongodb.org/mongo-driver/v2/x/bsonx/bsoncore"
+
+	"github.com/mlink-dev/mlink/mongosim/internal/bsontest"
 )
 
 // FuzzMatch checks that any well-formed filter either fails to compile with
@@ -23,7 +25,7 @@ func FuzzMatch(f *testing.F) {
 		f.Add([]byte(docJ(f, s[0])), []byte(docJ(f, s[1])))
 	}
 	f.Fuzz(func(t *testing.T, filter, doc []byte) {
-		if !wellFormed(filter) || !wellFormed(doc) {
+		if !bsontest.WellFormed(filter) || !bsontest.WellFormed(doc) {
 			return
 		}
 		if m, err := Compile(filter); err == nil {
@@ -45,28 +47,4 @@ func FuzzMatch(f *testing.F) {
 			}
 		}
 	})
-}
-
-// wellFormed reports whether b is exactly one valid BSON document (the
-// driver's Validate alone accepts some inputs whose declared lengths lie).
-func wellFormed(b []byte) bool {
-	d, rest, ok := bsoncore.ReadDocument(b)
-	if !ok || len(rest) != 0 || d.Validate() != nil {
-		return false
-	}
-	vals, err := d.Values()
-	if err != nil {
-		return false
-	}
-	for _, v := range vals {
-		if v.Validate() != nil {
-			return false
-		}
-		if v.Type == bsoncore.TypeEmbeddedDocument || v.Type == bsoncore.TypeArray {
-			if !wellFormed(v.Data) {
-				return false
-			}
-		}
-	}
-	return true
 }

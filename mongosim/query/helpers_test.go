@@ -1,54 +1,20 @@
 package query
 
 import (
-	"bytes"
-	"errors"
 	"strings"
 	"testing"
 
-	"go.mongodb.org/mongo-driver/v2/bson"
-	"go.mongodb.org/mongo-driver/v2/x/bsonx/bsoncore"
-
-	"github.com/mlink-dev/mlink/mongosim/mongoerr"
+	"github.com/mlink-dev/mlink/mongosim/internal/bsontest"
 )
 
-// docJ parses relaxed extended JSON into a raw document (field order kept).
-func docJ(t testing.TB, s string) bsoncore.Document {
-	t.Helper()
-	var r bson.Raw
-	if err := bson.UnmarshalExtJSON([]byte(s), false, &r); err != nil {
-		t.Fatalf("bad test JSON %s: %v", s, err)
-	}
-	return bsoncore.Document(r)
-}
-
-// valJ parses one extended-JSON value.
-func valJ(t testing.TB, s string) bsoncore.Value {
-	t.Helper()
-	return docJ(t, `{"v": `+s+`}`).Lookup("v")
-}
-
-func render(v bsoncore.Value) string {
-	if v.Type == 0 {
-		return "<missing>"
-	}
-	d := bsoncore.NewDocumentBuilder().AppendValue("v", v).Build() // canonical form shows exact types
-	return bson.Raw(d).String()
-}
-
-// sameValue reports whether two values have identical type and bytes.
-func sameValue(a, b bsoncore.Value) bool {
-	return a.Type == b.Type && bytes.Equal(a.Data, b.Data)
-}
-
-// errCode returns the MongoDB code of err, or 0.
-func errCode(err error) int32 {
-	var me *mongoerr.Error
-	if errors.As(err, &me) {
-		return me.Code
-	}
-	return 0
-}
+// Shared test helpers (see bsontest).
+var (
+	docJ      = bsontest.Doc
+	valJ      = bsontest.Val
+	render    = bsontest.Render
+	sameValue = bsontest.Same
+	errCode   = bsontest.Code
+)
 
 type matchCase struct {
 	filter string

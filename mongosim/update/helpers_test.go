@@ -6,27 +6,18 @@ import (
 	"testing"
 	"time"
 
-	"github.com/mlink-dev/mlink/mongosim/mongoerr"
 	"go.mongodb.org/mongo-driver/v2/bson"
 	"go.mongodb.org/mongo-driver/v2/x/bsonx/bsoncore"
+
+	"github.com/mlink-dev/mlink/mongosim/internal/bsontest"
+	"github.com/mlink-dev/mlink/mongosim/mongoerr"
 )
 
-// doc parses relaxed extended JSON (1 is int32, 1.0 a double) keeping
-// field order.
-func doc(t testing.TB, s string) bsoncore.Document {
-	t.Helper()
-	var r bson.Raw
-	if err := bson.UnmarshalExtJSON([]byte(s), false, &r); err != nil {
-		t.Fatalf("bad test JSON %s: %v", s, err)
-	}
-	return bsoncore.Document(r)
-}
-
-// val parses one extended JSON value.
-func val(t testing.TB, s string) bsoncore.Value {
-	t.Helper()
-	return doc(t, `{"v": `+s+`}`).Lookup("v")
-}
+// Shared test helpers (see bsontest).
+var (
+	doc = bsontest.Doc
+	val = bsontest.Val
+)
 
 func show(d bsoncore.Document) string { return bson.Raw(d).String() }
 
