@@ -19,6 +19,9 @@ func (e *Engine) Start(ctx context.Context, req mlink.StartRequest) error {
 	if err := mlink.Check(state, mlink.OpStart, false); err != nil {
 		return err
 	}
+	if err := e.ensureLease(ctx); err != nil {
+		return err
+	}
 	filter, err := mlink.NewFilter(req.IncludeNamespaces, req.ExcludeNamespaces)
 	if err != nil {
 		return &mlink.InputError{Msg: err.Error()}
@@ -114,11 +117,21 @@ func (e *Engine) Resume(ctx context.Context, req mlink.ResumeRequest) error {
 	if err := mlink.Check(state, mlink.OpResume, req.FromFailure); err != nil {
 		return err
 	}
+	if err := e.ensureLease(ctx); err != nil {
+		return err
+	}
 	e.mu.Lock()
+	prevErr, prevInfo := e.errMsg, e.info
 	e.errMsg = ""
 	e.mu.Unlock()
 	e.setState(mlink.StateRunning, "resuming")
 	if err := e.saveCheckpoint(ctx, nil); err != nil {
+		// Nothing was resumed: stay as before rather than "running" with
+		// nothing running.
+		e.mu.Lock()
+		e.errMsg = prevErr
+		e.mu.Unlock()
+		e.setState(state, prevInfo)
 		return err
 	}
 	e.launch(false)
@@ -130,7 +143,7 @@ func (e *Engine) Resume(ctx context.Context, req mlink.ResumeRequest) error {
 // collection properties. It returns once finalizing has begun.
 func (e *Engine) Finalize(ctx context.Context, req mlink.FinalizeRequest) error {
 	e.mu.Lock()
-	state, cp, histLost := e.state, e.cp, e.histLost
+	state, cp, histLost, prevInfo := e.state, e.cp, e.histLost, e.info
 	e.mu.Unlock()
 	ignoreLoss := state == mlink.StateFailed && histLost && req.IgnoreHistoryLost
 	if !ignoreLoss {
@@ -144,11 +157,27 @@ func (e *Engine) Finalize(ctx context.Context, req mlink.FinalizeRequest) error 
 			return &mlink.StateError{Op: mlink.OpFinalize, State: state, Reason: "the initial clone is not complete yet"}
 		}
 	}
+	if err := e.ensureLease(ctx); err != nil {
+		return err
+	}
+	_, hadPhase := cp.Phases["finalize"]
 	e.stopRun()
 	e.setState(mlink.StateFinalizing, "finalizing")
 	if err := e.saveCheckpoint(ctx, func(cp *mlink.SyncCheckpoint) {
 		cp.Phases = withPhase(cp.Phases, "finalize")
 	}); err != nil {
+		// Finalize did not begin: go back to where the sync was (a
+		// "finalizing" with nothing running is a state no operation
+		// leaves), replicating again if it was.
+		e.mu.Lock()
+		if !hadPhase {
+			delete(e.cp.Phases, "finalize")
+		}
+		e.mu.Unlock()
+		e.setState(state, prevInfo)
+		if state == mlink.StateRunning {
+			e.launch(false)
+		}
 		return err
 	}
 	if ignoreLoss {
@@ -166,6 +195,9 @@ func (e *Engine) Reset(ctx context.Context) error {
 	state := e.state
 	e.mu.Unlock()
 	if err := mlink.Check(state, mlink.OpReset, false); err != nil {
+		return err
+	}
+	if err := e.ensureLease(ctx); err != nil {
 		return err
 	}
 	e.stopRun()

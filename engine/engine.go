@@ -36,7 +36,10 @@ type Config struct {
 	Redactor           *mlink.Redactor
 }
 
-var errAborted = errors.New("engine aborted")
+var (
+	errAborted   = errors.New("engine aborted")
+	errLeaseLost = errors.New("another mlink daemon holds the target's lease: nothing is written to the target")
+)
 
 // Engine runs one sync at a time against one target.
 type Engine struct {
@@ -67,6 +70,9 @@ type Engine struct {
 	bgStop      context.CancelFunc
 	wg          sync.WaitGroup
 	aborted     atomic.Bool // Abort: behave like a dead process, persist nothing
+	// leaseLost: another daemon holds the target's lease; nothing may be
+	// written to the target until this engine holds it again.
+	leaseLost atomic.Bool
 }
 
 // New connects to both sides, takes the target's lease and recovers the
@@ -189,12 +195,33 @@ func (e *Engine) keepLease() {
 		err := e.lease.take(ctx)
 		cancel()
 		var held *LeaseHeldError
-		if errors.As(err, &held) {
-			e.fail(fmt.Errorf("lost the target lease: %w", err))
-		} else if err != nil {
+		switch {
+		case err == nil:
+			e.leaseLost.Store(false)
+		case errors.As(err, &held):
+			if !e.leaseLost.Swap(true) {
+				// Two daemons applying to one target corrupt it: stop
+				// writing at once (the checkpoint is now the other's).
+				e.stopRun()
+				e.fail(fmt.Errorf("lost the target lease: %w", err))
+			}
+		default:
 			e.log.Warn("could not renew the target lease", "error", err)
 		}
 	}
+}
+
+// ensureLease takes the lease back, if it was lost, before an operation
+// that writes to the target.
+func (e *Engine) ensureLease(ctx context.Context) error {
+	if !e.leaseLost.Load() {
+		return nil
+	}
+	if err := e.lease.take(ctx); err != nil {
+		return err
+	}
+	e.leaseLost.Store(false)
+	return nil
 }
 
 // Abort stops the engine the way a crash would: connections are cut first
@@ -249,6 +276,9 @@ func (e *Engine) setInfo(info string) {
 func (e *Engine) saveCheckpoint(ctx context.Context, mutate func(cp *mlink.SyncCheckpoint)) error {
 	if e.aborted.Load() {
 		return errAborted
+	}
+	if e.leaseLost.Load() {
+		return errLeaseLost
 	}
 	e.mu.Lock()
 	if mutate != nil {
