@@ -40,6 +40,53 @@ type iterFunc func() (bsoncore.Document, bool, error)
 
 func (f iterFunc) Next() (bsoncore.Document, bool, error) { return f() }
 
+// forEachInput calls fn for every document of in until in ends, fn fails
+// or ctx is cancelled (blocking stages read their whole input first).
+func forEachInput(ctx context.Context, in Iterator, fn func(bsoncore.Document) error) error {
+	for {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		d, ok, err := in.Next()
+		if err != nil || !ok {
+			return err
+		}
+		if err := fn(d); err != nil {
+			return err
+		}
+	}
+}
+
+// blockingIter runs load at the first Next (for a stage that must see its
+// whole input before emitting) and then yields emit(item) for each loaded
+// item in order, dropping each item once emitted so memory shrinks as the
+// output is consumed.
+func blockingIter[T any](load func() ([]T, error), emit func(T) bsoncore.Document) Iterator {
+	var items []T
+	loaded := false
+	i := 0
+	return iterFunc(func() (bsoncore.Document, bool, error) {
+		if !loaded {
+			loaded = true
+			loadedItems, err := load()
+			if err != nil {
+				return nil, false, err
+			}
+			items = loadedItems
+		}
+		if i >= len(items) {
+			return nil, false, nil
+		}
+		it := items[i]
+		var zero T
+		items[i] = zero
+		i++
+		return emit(it), true, nil
+	})
+}
+
+func sameDoc(d bsoncore.Document) bsoncore.Document { return d }
+
 // Collect drains an iterator.
 func Collect(it Iterator) ([]bsoncore.Document, error) {
 	var out []bsoncore.Document

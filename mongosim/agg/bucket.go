@@ -117,51 +117,29 @@ type bucket struct {
 }
 
 func (b *bucketAutoStage) run(ctx context.Context, in Iterator, p *Pipeline) (Iterator, error) {
-	var out []bsoncore.Document
-	loaded := false
-	i := 0
-	return iterFunc(func() (bsoncore.Document, bool, error) {
-		if !loaded {
-			loaded = true
-			var err error
-			if out, err = b.compute(ctx, in, p); err != nil {
-				return nil, false, err
-			}
-		}
-		if i >= len(out) {
-			return nil, false, nil
-		}
-		i++
-		return out[i-1], true, nil
-	}), nil
+	return blockingIter(func() ([]bsoncore.Document, error) { return b.compute(ctx, in, p) }, sameDoc), nil
 }
 
 func (b *bucketAutoStage) compute(ctx context.Context, in Iterator, p *Pipeline) ([]bsoncore.Document, error) {
 	var items []keyed
-	for {
-		if err := ctx.Err(); err != nil {
-			return nil, err
-		}
-		d, ok, err := in.Next()
-		if err != nil {
-			return nil, err
-		}
-		if !ok {
-			break
-		}
+	err := forEachInput(ctx, in, func(d bsoncore.Document) error {
 		k, err := b.groupBy.Eval(p.exprCtx(d))
 		if err != nil {
-			return nil, err
+			return err
 		}
 		if b.rounding != nil {
 			if err := checkGranularityKey(k); err != nil {
-				return nil, err
+				return err
 			}
 		}
 		if k.Type == 0 {
 			k = bsonkit.Null()
 		}
 		items = append(items, keyed{key: k, doc: d})
+		return nil
+	})
+	if err != nil {
+		return nil, err
 	}
 	sort.SliceStable(items, func(i, j int) bool { return bsonkit.Compare(items[i].key, items[j].key) < 0 })
 	if len(items) == 0 {

@@ -148,29 +148,13 @@ type group struct {
 }
 
 func (g *groupStage) run(ctx context.Context, in Iterator, p *Pipeline) (Iterator, error) {
-	var groups []*group
-	loaded := false
-	i := 0
-	return iterFunc(func() (bsoncore.Document, bool, error) {
-		if !loaded {
-			loaded = true
-			var err error
-			if groups, err = g.load(ctx, in, p); err != nil {
-				return nil, false, err
-			}
-		}
-		if i >= len(groups) {
-			return nil, false, nil
-		}
-		gr := groups[i]
-		groups[i] = nil
-		i++
+	return blockingIter(func() ([]*group, error) { return g.load(ctx, in, p) }, func(gr *group) bsoncore.Document {
 		var out bsonkit.Doc
 		out.Append("_id", gr.id)
 		for j, f := range g.fields {
 			out.Append(f.name, gr.accs[j].result())
 		}
-		return out.Bytes(), true, nil
+		return out.Bytes()
 	}), nil
 }
 
@@ -178,21 +162,11 @@ func (g *groupStage) load(ctx context.Context, in Iterator, p *Pipeline) ([]*gro
 	index := map[string]*group{}
 	var order []*group
 	var keyBuf []byte
-	for {
-		if err := ctx.Err(); err != nil {
-			return nil, err
-		}
-		d, ok, err := in.Next()
-		if err != nil {
-			return nil, err
-		}
-		if !ok {
-			return order, nil
-		}
+	err := forEachInput(ctx, in, func(d bsoncore.Document) error {
 		ectx := p.exprCtx(d)
 		id, err := g.id.Eval(ectx)
 		if err != nil {
-			return nil, err
+			return err
 		}
 		if id.Type == 0 {
 			id = bsonkit.Null()
@@ -210,11 +184,16 @@ func (g *groupStage) load(ctx context.Context, in Iterator, p *Pipeline) ([]*gro
 		for j, f := range g.fields {
 			v, err := f.arg.Eval(ectx)
 			if err != nil {
-				return nil, err
+				return err
 			}
 			gr.accs[j].add(v)
 		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
 	}
+	return order, nil
 }
 
 // canonicalKey appends a byte string that is equal for two values exactly

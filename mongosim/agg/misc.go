@@ -47,39 +47,25 @@ func parseSample(arg bsoncore.Value, p *Pipeline) (stage, error) {
 
 // run keeps a uniform reservoir sample and emits it in random order.
 func (s *sampleStage) run(ctx context.Context, in Iterator, p *Pipeline) (Iterator, error) {
-	var out []bsoncore.Document
-	loaded := false
-	i := 0
-	return iterFunc(func() (bsoncore.Document, bool, error) {
-		if !loaded {
-			loaded = true
-			seen := int64(0)
-			for {
-				if err := ctx.Err(); err != nil {
-					return nil, false, err
-				}
-				d, ok, err := in.Next()
-				if err != nil {
-					return nil, false, err
-				}
-				if !ok {
-					break
-				}
-				seen++
-				if int64(len(out)) < s.size {
-					out = append(out, d)
-				} else if j := rand.Int64N(seen); j < s.size {
-					out[j] = d
-				}
+	load := func() ([]bsoncore.Document, error) {
+		var out []bsoncore.Document
+		seen := int64(0)
+		err := forEachInput(ctx, in, func(d bsoncore.Document) error {
+			seen++
+			if int64(len(out)) < s.size {
+				out = append(out, d)
+			} else if j := rand.Int64N(seen); j < s.size {
+				out[j] = d
 			}
-			rand.Shuffle(len(out), func(a, b int) { out[a], out[b] = out[b], out[a] })
+			return nil
+		})
+		if err != nil {
+			return nil, err
 		}
-		if i >= len(out) {
-			return nil, false, nil
-		}
-		i++
-		return out[i-1], true, nil
-	}), nil
+		rand.Shuffle(len(out), func(a, b int) { out[a], out[b] = out[b], out[a] })
+		return out, nil
+	}
+	return blockingIter(load, sameDoc), nil
 }
 
 type facetStage struct {

@@ -66,47 +66,20 @@ func (h *topK) Pop() any {
 }
 
 func (s *sortStage) run(ctx context.Context, in Iterator, p *Pipeline) (Iterator, error) {
-	var out []*keyedDoc
-	loaded := false
-	i := 0
-	return iterFunc(func() (bsoncore.Document, bool, error) {
-		if !loaded {
-			loaded = true
-			var err error
-			if out, err = s.load(ctx, in); err != nil {
-				return nil, false, err
-			}
-		}
-		if i >= len(out) {
-			return nil, false, nil
-		}
-		d := out[i].doc
-		out[i] = nil
-		i++
-		return d, true, nil
-	}), nil
+	return blockingIter(func() ([]*keyedDoc, error) { return s.load(ctx, in) },
+		func(kd *keyedDoc) bsoncore.Document { return kd.doc }), nil
 }
 
 func (s *sortStage) load(ctx context.Context, in Iterator) ([]*keyedDoc, error) {
 	h := &topK{s: s}
 	var all []*keyedDoc
 	seq := int64(0)
-	for {
-		if err := ctx.Err(); err != nil {
-			return nil, err
-		}
-		d, ok, err := in.Next()
-		if err != nil {
-			return nil, err
-		}
-		if !ok {
-			break
-		}
+	err := forEachInput(ctx, in, func(d bsoncore.Document) error {
 		kd := &keyedDoc{doc: d, key: s.sort.Key(d), seq: seq}
 		seq++
 		if s.limit <= 0 {
 			all = append(all, kd)
-			continue
+			return nil
 		}
 		if int64(h.Len()) < s.limit {
 			heap.Push(h, kd)
@@ -114,6 +87,10 @@ func (s *sortStage) load(ctx context.Context, in Iterator) ([]*keyedDoc, error) 
 			h.docs[0] = kd
 			heap.Fix(h, 0)
 		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
 	}
 	if s.limit > 0 {
 		all = h.docs

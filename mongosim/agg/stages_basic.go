@@ -220,18 +220,8 @@ func (c *countStage) run(ctx context.Context, in Iterator, p *Pipeline) (Iterato
 		}
 		done = true
 		n := int64(0)
-		for {
-			if err := ctx.Err(); err != nil {
-				return nil, false, err
-			}
-			_, ok, err := in.Next()
-			if err != nil {
-				return nil, false, err
-			}
-			if !ok {
-				break
-			}
-			n++
+		if err := forEachInput(ctx, in, func(bsoncore.Document) error { n++; return nil }); err != nil {
+			return nil, false, err
 		}
 		if n == 0 {
 			return nil, false, nil

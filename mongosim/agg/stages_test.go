@@ -2,7 +2,10 @@ package agg
 
 import (
 	"context"
+	"errors"
 	"testing"
+
+	"go.mongodb.org/mongo-driver/v2/x/bsonx/bsoncore"
 )
 
 const sales = `[
@@ -264,6 +267,62 @@ func TestBucketAutoGranularityInfinityTerminates(t *testing.T) {
 			`[{"v": 1}, {"v": {"$numberDouble": "Infinity"}}]`)
 		if err != nil || len(got) == 0 {
 			t.Fatalf("%s: %v %s", g, err, renderDocs(got))
+		}
+	}
+}
+
+// failingIter yields its documents, then fails.
+type failingIter struct {
+	docs []bsoncore.Document
+	err  error
+}
+
+func (f *failingIter) Next() (bsoncore.Document, bool, error) {
+	if len(f.docs) == 0 {
+		return nil, false, f.err
+	}
+	d := f.docs[0]
+	f.docs = f.docs[1:]
+	return d, true, nil
+}
+
+// Blocking stages read their whole input first: a cancelled context or an
+// input error is their first result, and they yield nothing after an input
+// error.
+func TestBlockingStagesStopOnCancelAndInputError(t *testing.T) {
+	stages := []string{
+		`[{"$sort": {"a": 1}}]`,
+		`[{"$sort": {"a": 1}}, {"$limit": 1}]`,
+		`[{"$group": {"_id": "$a"}}]`,
+		`[{"$bucketAuto": {"groupBy": "$a", "buckets": 2}}]`,
+		`[{"$sample": {"size": 1}}]`,
+		`[{"$count": "n"}]`,
+	}
+	input := `[{"a": 2}, {"a": 1}]`
+	inputErr := errors.New("input broke")
+	for _, st := range stages {
+		p, err := Compile(docsJ(t, st), env)
+		if err != nil {
+			t.Fatalf("%s: %v", st, err)
+		}
+		ctx, cancel := context.WithCancel(context.Background())
+		cancel()
+		it, err := p.Run(ctx, SliceIterator(docsJ(t, input)))
+		if err != nil {
+			t.Fatalf("%s: %v", st, err)
+		}
+		if d, ok, err := it.Next(); ok || err != context.Canceled {
+			t.Fatalf("%s: got %s %v %v with a cancelled context", st, d, ok, err)
+		}
+		it, err = p.Run(context.Background(), &failingIter{docs: docsJ(t, input), err: inputErr})
+		if err != nil {
+			t.Fatalf("%s: %v", st, err)
+		}
+		if _, _, err := it.Next(); err != inputErr {
+			t.Fatalf("%s: got %v, want the input's error", st, err)
+		}
+		if d, ok, err := it.Next(); ok || err != nil {
+			t.Fatalf("%s: after the input error got %s %v %v", st, d, ok, err)
 		}
 	}
 }
