@@ -258,7 +258,8 @@ func (r *Replicator) dispatch(ctx context.Context, events <-chan *mlink.Event, q
 	return ctx.Err()
 }
 
-// route picks the worker of a document: same namespace and key, same worker.
+// route picks the worker of a document: same namespace and key (by
+// MongoDB's key equality, see docIdentity), same worker.
 func (r *Replicator) route(e *mlink.Event) int {
 	var h maphash.Hash
 	h.SetSeed(r.seed)
@@ -266,6 +267,6 @@ func (r *Replicator) route(e *mlink.Event) int {
 	h.WriteByte(0)
 	h.WriteString(e.NS.Coll)
 	h.WriteByte(0)
-	h.Write(e.DocKey)
+	h.WriteString(docIdentity(e.DocKey))
 	return int(h.Sum64() % uint64(r.opts.Workers))
 }

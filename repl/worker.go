@@ -126,7 +126,7 @@ func regroup(items []item) (ops []mongo.WriteOp, owner []int) {
 	seen := make(map[string]int, len(items))
 	for i, it := range items {
 		for _, op := range it.ops {
-			k := string(op.Filter)
+			k := docIdentity(op.Filter)
 			all = append(all, tagged{op: op, owner: i, layer: seen[k], del: op.Kind == mongo.OpDelete})
 			seen[k]++
 		}
