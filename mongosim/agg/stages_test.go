@@ -80,6 +80,12 @@ func TestUnwind(t *testing.T) {
 	expectErr(t, `[{"$unwind": {"path": "$a", "x": 1}}]`, `[]`, 28811)
 	expectErr(t, `[{"$unwind": {"preserveNullAndEmptyArrays": true}}]`, `[]`, 28812)
 	expectErr(t, `[{"$unwind": {"path": "$a", "includeArrayIndex": "$i"}}]`, `[]`, 28822)
+	// The path is a FieldPath: mongod's codes for an empty path, a trailing
+	// dot, an empty component and a '$'-prefixed component.
+	expectErr(t, `[{"$unwind": "$"}]`, `[]`, 40352)
+	expectErr(t, `[{"$unwind": "$a."}]`, `[]`, 40353)
+	expectErr(t, `[{"$unwind": "$a..b"}]`, `[]`, 15998)
+	expectErr(t, `[{"$unwind": "$a.$b"}]`, `[]`, 16410)
 }
 
 const artwork = `[

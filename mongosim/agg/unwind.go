@@ -62,14 +62,9 @@ func parseUnwind(arg bsoncore.Value, p *Pipeline) (stage, error) {
 	if !strings.HasPrefix(path, "$") {
 		return nil, mongoerr.New(28818, "path option to $unwind stage should be prefixed with a '$': %s", path)
 	}
-	parts := strings.Split(path[1:], ".")
-	for _, part := range parts {
-		if part == "" {
-			return nil, mongoerr.New(15998, "FieldPath field names may not be empty strings.")
-		}
-		if part[0] == '$' {
-			return nil, mongoerr.New(mongoerr.Location16410, "FieldPath field names may not start with '$'. Consider using $getField or $setField.")
-		}
+	parts, err := expr.SplitFieldPath(path[1:])
+	if err != nil {
+		return nil, err
 	}
 	u.parts = parts
 	return u, nil

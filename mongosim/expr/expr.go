@@ -315,7 +315,7 @@ func compilePathString(s string) (Expr, error) {
 		}
 		var parts []string
 		if rest != "" || strings.Contains(s[2:], ".") {
-			p, err := splitFieldPath(rest)
+			p, err := SplitFieldPath(rest)
 			if err != nil {
 				return nil, err
 			}
@@ -326,15 +326,16 @@ func compilePathString(s string) (Expr, error) {
 	if s == "$" {
 		return nil, mongoerr.New(16872, "'$' by itself is not a valid FieldPath")
 	}
-	parts, err := splitFieldPath(s[1:])
+	parts, err := SplitFieldPath(s[1:])
 	if err != nil {
 		return nil, err
 	}
 	return fieldPath{parts: parts}, nil
 }
 
-// splitFieldPath validates and splits a field path (without its leading '$').
-func splitFieldPath(p string) ([]string, error) {
+// SplitFieldPath validates and splits a dotted field path (without a
+// leading '$') as MongoDB's FieldPath does, with its error codes.
+func SplitFieldPath(p string) ([]string, error) {
 	if p == "" {
 		return nil, mongoerr.New(40352, "FieldPath cannot be constructed with empty string")
 	}

@@ -119,25 +119,6 @@ func markComputed(n *projNode) bool {
 	return any
 }
 
-func validateProjPath(p string) error {
-	if p == "" {
-		return mongoerr.New(40352, "FieldPath cannot be constructed with empty string")
-	}
-	if strings.HasSuffix(p, ".") {
-		return mongoerr.New(40353, "FieldPath must not end with a '.'.")
-	}
-	for _, part := range splitPath(p) {
-		if part == "" {
-			return mongoerr.New(15998, "FieldPath field names may not be empty strings.")
-		}
-		if part[0] == '$' {
-			return mongoerr.New(mongoerr.Location16410, "FieldPath field names may not start with '$'. "+
-				"Consider using $getField or $setField.")
-		}
-	}
-	return nil
-}
-
 // addField parses one "key: value" of the spec under parent (prefix is the
 // path of parent, for messages).
 func (st *projParse) addField(parent *projNode, prefix []string, key string, v bsoncore.Value) error {
@@ -150,10 +131,10 @@ func (st *projParse) addField(parent *projNode, prefix []string, key string, v b
 		positional = true
 		key = strings.TrimSuffix(strings.TrimSuffix(key, "$"), ".")
 	}
-	if err := validateProjPath(key); err != nil {
+	parts, err := expr.SplitFieldPath(key)
+	if err != nil {
 		return err
 	}
-	parts := splitPath(key)
 	full := strings.Join(append(append([]string(nil), prefix...), parts...), ".")
 	isRootID := len(prefix) == 0 && key == "_id"
 

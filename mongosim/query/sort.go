@@ -1,11 +1,10 @@
 package query
 
 import (
-	"strings"
-
 	"go.mongodb.org/mongo-driver/v2/x/bsonx/bsoncore"
 
 	"github.com/mlink-dev/mlink/mongosim/bsonkit"
+	"github.com/mlink-dev/mlink/mongosim/expr"
 	"github.com/mlink-dev/mlink/mongosim/mongoerr"
 )
 
@@ -46,31 +45,13 @@ func CompileSort(spec bsoncore.Document) (*Sort, error) {
 			s.natural = int(f)
 			continue
 		}
-		if err := validateSortPath(k); err != nil {
+		parts, err := expr.SplitFieldPath(k)
+		if err != nil {
 			return nil, err
 		}
-		s.fields = append(s.fields, sortField{path: k, parts: splitPath(k), dir: int(f)})
+		s.fields = append(s.fields, sortField{path: k, parts: parts, dir: int(f)})
 	}
 	return s, nil
-}
-
-func validateSortPath(p string) error {
-	if p == "" {
-		return mongoerr.New(40352, "FieldPath cannot be constructed with empty string")
-	}
-	if strings.HasSuffix(p, ".") {
-		return mongoerr.New(40353, "FieldPath must not end with a '.'.")
-	}
-	for _, part := range splitPath(p) {
-		if part == "" {
-			return mongoerr.New(15998, "FieldPath field names may not be empty strings.")
-		}
-		if part[0] == '$' {
-			return mongoerr.New(mongoerr.Location16410, "FieldPath field names may not start with '$'. "+
-				"Consider using $getField or $setField.")
-		}
-	}
-	return nil
 }
 
 // Natural returns the $natural direction if the sort is a natural-order sort.
