@@ -201,6 +201,9 @@ func (e *Engine) runRepl(ctx context.Context, filter *mlink.Filter, cp mlink.Syn
 		applied := r.Applied()
 		if !e.snapshot().InitialSyncDone && !applied.IsZero() && !applied.Before(cp.CloneFinish) {
 			if err := e.initialSyncDone(ctx); err != nil {
+				// Wait for Run to exit: a resume would start another Run
+				// on this Replicator while its workers still finish.
+				_ = stop()
 				return err
 			}
 			if cp.PauseOnInitialSync && !finalize {
