@@ -135,7 +135,7 @@ func (r *Replicator) rename(ctx context.Context, e *mlink.Event) error {
 		if r.opts.CopyCollection == nil {
 			return fmt.Errorf("rename of %s (not replicated) to %s (replicated): cannot copy the collection", e.NS, e.To)
 		}
-		return r.opts.CopyCollection(ctx, e.To)
+		return r.copyCollection(ctx, e.To)
 	}
 	err := r.run(ctx, "admin", bson.D{{Key: "renameCollection", Value: e.NS.String()}, {Key: "to", Value: e.To.String()}, {Key: "dropTarget", Value: true}})
 	if mongo.IsNamespaceNotFound(err) {
@@ -173,7 +173,25 @@ func (r *Replicator) recopyRenamed(ctx context.Context, e *mlink.Event) error {
 		return fmt.Errorf("rename of %s to %s during the clone: cannot copy the collection", e.NS, e.To)
 	}
 	r.opts.Logger.Info("collection renamed during the clone: copying it again", "from", e.NS.String(), "to", e.To.String())
-	return r.opts.CopyCollection(ctx, e.To)
+	return r.copyCollection(ctx, e.To)
+}
+
+// copyCollection copies ns afresh from the source. The copy reads the
+// source's present, so it may already hold the effect of events on ns that
+// the stream has not delivered yet: up to the source time after the copy,
+// their apply errors are tolerated as during catch-up (see tolerant).
+func (r *Replicator) copyCollection(ctx context.Context, ns mlink.Namespace) error {
+	if err := r.opts.CopyCollection(ctx, ns); err != nil {
+		return err
+	}
+	t, err := r.src.ClusterTime(ctx, "admin")
+	if err != nil {
+		return fmt.Errorf("read the source time after copying %s: %w", ns, err)
+	}
+	r.copiedMu.Lock()
+	r.copiedUntil[ns] = t
+	r.copiedMu.Unlock()
+	return nil
 }
 
 // createIndexes builds the indexes with the sync-time relaxations.

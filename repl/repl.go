@@ -33,6 +33,8 @@ type Replicator struct {
 	sourceTime             atomic.Uint64 // latest known source cluster time (T<<32|I)
 	catchUpSkipped         atomic.Int64
 	replayUntil            atomic.Uint64 // source time at Run's start (T<<32|I), see Run
+	copiedMu               sync.Mutex
+	copiedUntil            map[mlink.Namespace]bson.Timestamp // see copyCollection
 	rate                   rateMeter
 	lastSave               atomic.Int64 // unix nanos of the last persisted checkpoint
 	saved                  atomic.Pointer[Position]
@@ -41,7 +43,7 @@ type Replicator struct {
 // New prepares replication from src to dst.
 func New(src, dst *mongo.Client, opts Options) *Replicator {
 	return &Replicator{src: src, dst: dst, opts: opts.withDefaults(), seed: maphash.MakeSeed(),
-		byKind: map[string]int64{}, wm: newWatermark(Position{})}
+		byKind: map[string]int64{}, wm: newWatermark(Position{}), copiedUntil: map[mlink.Namespace]bson.Timestamp{}}
 }
 
 // Start says where the stream begins: after Token when set (a restart),

@@ -26,8 +26,10 @@ func (r *Replicator) applyTxn(ctx context.Context, events []*mlink.Event, stop <
 	if !r.wm.waitBefore(seqs[0], stop) {
 		return ctx.Err()
 	}
-	if r.tolerant(events[len(events)-1]) {
-		return r.applyBatch(ctx, items)
+	for _, e := range events {
+		if r.tolerant(e) {
+			return r.applyBatch(ctx, items)
+		}
 	}
 	err := r.dst.InTransaction(ctx, func(ctx context.Context) error {
 		for _, it := range items {

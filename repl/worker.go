@@ -152,16 +152,22 @@ func (r *Replicator) inCatchUp(e *mlink.Event) bool {
 }
 
 // tolerant reports whether an apply error of e is expected rather than a
-// fault: during catch-up (see inCatchUp), or when e is no newer than this
-// run's start, so the target may already hold a later state of the
-// document (a restart or resume replays what workers applied beyond the
-// saved position).
+// fault, because the target may already hold a later state of the
+// document: during catch-up (see inCatchUp); when e is no newer than this
+// run's start (a restart or resume replays what workers applied beyond the
+// saved position); or when e's collection was copied afresh after it (see
+// copyCollection).
 func (r *Replicator) tolerant(e *mlink.Event) bool {
 	if r.inCatchUp(e) {
 		return true
 	}
-	v := r.replayUntil.Load()
-	return v != 0 && !e.ClusterTime.After(bson.Timestamp{T: uint32(v >> 32), I: uint32(v)})
+	if v := r.replayUntil.Load(); v != 0 && !e.ClusterTime.After(bson.Timestamp{T: uint32(v >> 32), I: uint32(v)}) {
+		return true
+	}
+	r.copiedMu.Lock()
+	t, ok := r.copiedUntil[e.NS]
+	r.copiedMu.Unlock()
+	return ok && !e.ClusterTime.After(t)
 }
 
 // ApplyError is an event the target refused outside catch-up.
