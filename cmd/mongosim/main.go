@@ -3,6 +3,9 @@
 //
 //	mongosim --port 27017 --port 27018 --version 7.0.12
 //	mongosim --ports 27017,27018 --replset rs0
+//	mongosim --user admin:secret:root --user app:pw:readWrite@app
+//	mongosim --tls-cert server.pem --tls-key server-key.pem --tls-ca ca.pem
+//	mongosim --oplog-max-entries 10000 --oplog-max-bytes 0
 package main
 
 import (
@@ -14,32 +17,11 @@ import (
 	"log/slog"
 	"os"
 	"os/signal"
-	"strconv"
-	"strings"
 	"syscall"
 	"time"
 
 	"github.com/mlink-dev/mlink/mongosim"
 )
-
-type portList []int
-
-func (p *portList) String() string { return fmt.Sprint(*p) }
-
-func (p *portList) Set(s string) error {
-	for _, f := range strings.Split(s, ",") {
-		f = strings.TrimSpace(f)
-		if f == "" {
-			continue
-		}
-		n, err := strconv.Atoi(f)
-		if err != nil || n < 0 || n > 65535 {
-			return fmt.Errorf("invalid port %q", f)
-		}
-		*p = append(*p, n)
-	}
-	return nil
-}
 
 func main() {
 	if err := run(context.Background(), os.Args[1:], os.Stdout, os.Stderr); err != nil {
@@ -59,6 +41,13 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	replset := fs.String("replset", "rs0", "replica set name; each server is its own single-node set")
 	standalone := fs.Bool("standalone", false, "run without a replica set")
 	noop := fs.Duration("noop-interval", 10*time.Second, "idle no-op write interval")
+	var userSpecs userList
+	fs.Var(&userSpecs, "user", "SCRAM user on the admin database, `spec` = name:password:role[@db][,role[@db]...] (repeatable; turns access control on; a role without @db is on admin)")
+	tlsCert := fs.String("tls-cert", "", "PEM certificate `file`: accept TLS connections only")
+	tlsKey := fs.String("tls-key", "", "PEM private key `file` of --tls-cert")
+	tlsCA := fs.String("tls-ca", "", "PEM CA `file`: require client certificates signed by it")
+	oplogBytes := fs.Int64("oplog-max-bytes", 256<<20, "oplog (change-stream history) retention in `bytes`; 0 = no byte bound")
+	oplogEntries := fs.Int("oplog-max-entries", 0, "oplog retention in entries; 0 = no entry bound")
 	verbose := fs.Bool("v", false, "log connections and errors to stderr")
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
@@ -66,8 +55,23 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		}
 		return err
 	}
+	if fs.NArg() > 0 {
+		return fmt.Errorf("unexpected arguments %q", fs.Args())
+	}
 	if len(ports) == 0 {
 		ports = portList{27017}
+	}
+	users, err := userSpecs.users()
+	if err != nil {
+		return err
+	}
+	tlsCfg, err := tlsConfig(*tlsCert, *tlsKey, *tlsCA)
+	if err != nil {
+		return err
+	}
+	retention, err := oplogRetention(*oplogBytes, *oplogEntries)
+	if err != nil {
+		return err
 	}
 	logger := slog.New(slog.DiscardHandler)
 	if *verbose {
@@ -87,6 +91,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		s, err := mongosim.Start(ctx, mongosim.Options{
 			Version: *version, ReplSetName: *replset, Standalone: *standalone,
 			Addr: fmt.Sprintf("%s:%d", *host, p), NoopInterval: *noop, Logger: logger,
+			Users: users, TLS: tlsCfg, OplogRetention: retention,
 		})
 		if err != nil {
 			return err

@@ -65,6 +65,10 @@ type TLSFiles struct {
 	// OtherClientFile holds a client certificate from a different CA,
 	// which the server must reject when it verifies client certificates.
 	OtherClientFile string
+	// ServerCertFile and ServerKeyFile are the server's certificate (for
+	// 127.0.0.1/localhost, signed by the CA) and its key, for a server
+	// started from files (cmd/mongosim --tls-cert/--tls-key).
+	ServerCertFile, ServerKeyFile string
 }
 
 // PKI is a throwaway certificate authority with a server certificate for
@@ -92,6 +96,8 @@ func NewPKI(t testing.TB) *PKI {
 		t.Fatalf("simtest: server key pair: %v", err)
 	}
 	p.ServerCert = cert
+	p.Files.ServerCertFile = writeFile(t, dir, "server.pem", certPEM)
+	p.Files.ServerKeyFile = writeFile(t, dir, "server-key.pem", keyPEM)
 	certPEM, keyPEM = newLeaf(t, ca, caKey, "mlink-test-client", false)
 	p.Files.ClientFile = writeFile(t, dir, "client.pem", append(certPEM, keyPEM...))
 	certPEM, keyPEM = newLeaf(t, other, otherKey, "intruder", false)
