@@ -2,6 +2,7 @@ package e2e
 
 import (
 	"context"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -141,5 +142,52 @@ func waitFor(t *testing.T, eng *engine.Engine, what string, timeout time.Duratio
 			t.Fatalf("timed out waiting for %s; status: state=%s info=%q error=%q", what, st.State, st.Info, st.Error)
 		}
 		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// TestReviewCheckpointNeverInsideTransactionWithCreate: a transaction
+// inserts into an existing collection and into a new one, which MongoDB
+// reports as insert, create (a DDL event of the transaction), insert. The
+// second insert cannot be applied (the target holds a view of that name).
+// The checkpoint saved as replication stops must not point inside the
+// transaction (resume positions are safe only outside transactions), with
+// per-document and with atomic apply.
+func TestReviewCheckpointNeverInsideTransactionWithCreate(t *testing.T) {
+	for _, atomic := range []bool{false, true} {
+		t.Run(fmt.Sprintf("atomic=%v", atomic), func(t *testing.T) {
+			e := NewEnv(t)
+			ctx := context.Background()
+			_, err := e.SrcColl("app", "a").InsertOne(ctx, bson.D{{Key: "_id", Value: 0}})
+			mustExec(t, err)
+			eng := e.newEngine(t, func(c *engine.Config) { c.Repl.TxnAtomic = atomic; c.Repl.CheckpointInterval = time.Hour })
+			mustExec(t, eng.Start(ctx, mlink.StartRequest{IncludeNamespaces: e.Include()}))
+			waitStatus(t, eng, "initial sync", time.Minute, initialSyncDone)
+			mustExec(t, e.Dst.Database(e.DB("app")).CreateView(ctx, "fresh", "a", bson.A{}))
+			sess, err := e.Src.StartSession()
+			mustExec(t, err)
+			defer sess.EndSession(ctx)
+			_, err = sess.WithTransaction(ctx, func(ctx context.Context) (any, error) {
+				if _, err := e.SrcColl("app", "a").InsertOne(ctx, bson.D{{Key: "_id", Value: 1}}); err != nil {
+					return nil, err
+				}
+				_, err := e.SrcColl("app", "fresh").InsertOne(ctx, bson.D{{Key: "_id", Value: 1}})
+				return nil, err
+			})
+			mustExec(t, err)
+			txnTime := *sess.OperationTime()
+			st := waitFor(t, eng, "the failed apply", 30*time.Second, func(st mlink.Status) bool { return st.State == mlink.StateFailed })
+			if !strings.Contains(st.Error, "fresh") {
+				t.Fatalf("failed for another reason: %s", st.Error)
+			}
+			var cp mlink.SyncCheckpoint
+			mustExec(t, e.Dst.Database(mlink.MetaDB).Collection(mlink.MetaSyncColl).FindOne(ctx, bson.D{{Key: "_id", Value: mlink.SyncCheckpointID}}).Decode(&cp))
+			if cp.ResumeToken == nil || !cp.AppliedTime.Before(txnTime) {
+				t.Fatalf("the checkpoint (applied time %s) points inside the transaction committed at %s that was not applied",
+					mlink.FormatTimestamp(cp.AppliedTime), mlink.FormatTimestamp(txnTime))
+			}
+			mustExec(t, e.DstColl("app", "fresh").Drop(ctx))
+			mustExec(t, eng.Resume(ctx, mlink.ResumeRequest{FromFailure: true}))
+			e.finalizeAndVerify(t, eng)
+		})
 	}
 }
