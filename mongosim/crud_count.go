@@ -66,21 +66,9 @@ func handleCount(ctx context.Context, req *request) (bsoncore.Document, error) {
 		if f.empty {
 			n = c.Count()
 		} else {
-			sc := scanner{plan: planScan(f, nil, req.arg("hint"))}
-			var merr error
-			sc.run(c, func(r store.Record) verdict {
-				ok, _, err := f.matchErr(r.Doc)
-				if err != nil {
-					merr = err
-					return leave
-				}
-				if ok {
-					n++
-				}
-				return take
-			})
-			if merr != nil {
-				return nil, merr
+			err := eachMatch(c, f, planScan(f, nil, req.arg("hint")), func(store.Record) bool { n++; return true })
+			if err != nil {
+				return nil, err
 			}
 		}
 	}
@@ -129,22 +117,13 @@ func handleDistinct(ctx context.Context, req *request) (bsoncore.Document, error
 		c = nil
 	}
 	if c != nil {
-		sc := scanner{plan: planScan(f, nil, req.arg("hint"))}
-		var merr error
-		sc.run(c, func(r store.Record) verdict {
-			ok, _, err := f.matchErr(r.Doc)
-			if err != nil {
-				merr = err
-				return leave
-			}
-			if ok {
-				// An array at the end of the path contributes its elements.
-				vals = append(vals, query.Lookup(r.Doc, key)...)
-			}
-			return take
+		err := eachMatch(c, f, planScan(f, nil, req.arg("hint")), func(r store.Record) bool {
+			// An array at the end of the path contributes its elements.
+			vals = append(vals, query.Lookup(r.Doc, key)...)
+			return true
 		})
-		if merr != nil {
-			return nil, merr
+		if err != nil {
+			return nil, err
 		}
 	}
 	// mongod collects into a set ordered by BSON comparison.

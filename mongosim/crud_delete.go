@@ -103,25 +103,12 @@ func (s *Server) deleteOne(req *request, c *store.Collection, st bsoncore.Docume
 // runtime error in the filter's $expr fails the statement.
 func matchingRecords(c *store.Collection, f *compiledFilter, sort *sortSpec, hint bsoncore.Value, max int) ([]store.Record, error) {
 	var out []store.Record
-	var merr error
-	sc := scanner{plan: planScan(f, sort, hint)}
-	sc.run(c, func(r store.Record) verdict {
-		ok, _, err := f.matchErr(r.Doc)
-		if err != nil {
-			merr = err
-			return leave
-		}
-		if !ok {
-			return take
-		}
+	err := eachMatch(c, f, planScan(f, sort, hint), func(r store.Record) bool {
 		out = append(out, r)
-		if max > 0 && len(out) >= max && !needsMemorySort(sort) {
-			return takeStop
-		}
-		return take
+		return max <= 0 || len(out) < max || needsMemorySort(sort)
 	})
-	if merr != nil {
-		return nil, merr
+	if err != nil {
+		return nil, err
 	}
 	if needsMemorySort(sort) {
 		slices.SortStableFunc(out, func(a, b store.Record) int { return sort.s.Compare(a.Doc, b.Doc) })

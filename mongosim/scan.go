@@ -240,3 +240,23 @@ func (fs *findSource) fill(_ context.Context, b *batch) (bool, error) {
 	}
 	return done, nil
 }
+
+// eachMatch calls fn, in plan order, for every record of c that f matches
+// until fn returns false. A runtime error in the filter's $expr stops the
+// scan and is returned.
+func eachMatch(c *store.Collection, f *compiledFilter, plan scanPlan, fn func(store.Record) bool) error {
+	var merr error
+	sc := scanner{plan: plan}
+	sc.run(c, func(r store.Record) verdict {
+		ok, _, err := f.matchErr(r.Doc)
+		switch {
+		case err != nil:
+			merr = err
+			return leave
+		case ok && !fn(r):
+			return takeStop
+		}
+		return take
+	})
+	return merr
+}
