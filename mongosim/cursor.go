@@ -75,25 +75,17 @@ func (b *batch) add(doc bsoncore.Document) {
 }
 
 // finish closes the batch and returns the reply body.
-func (b *batch) finish(id int64, ns string) bsoncore.Document {
-	out := append(b.buf, 0)
-	bsoncore.UpdateLength(out, int32(b.arrayAt), int32(len(out)-b.arrayAt))
-	out = bsoncore.AppendInt64Element(out, "id", id)
-	out = bsoncore.AppendStringElement(out, "ns", ns)
-	out = append(out, 0)
-	bsoncore.UpdateLength(out, int32(b.cursorAt), int32(len(out)-b.cursorAt))
-	out = append(out, 0)
-	bsoncore.UpdateLength(out, 0, int32(len(out)))
-	b.buf = nil
-	return out
-}
+func (b *batch) finish(id int64, ns string) bsoncore.Document { return b.finishStream(nil, id, ns) }
 
-// finishStream closes a change-stream batch: mongod's cursor reply puts
-// postBatchResumeToken after the batch, before id and ns.
+// finishStream closes a batch, with a change stream's postBatchResumeToken
+// when pbrt is not nil: mongod's cursor reply puts it after the batch,
+// before id and ns.
 func (b *batch) finishStream(pbrt bsoncore.Document, id int64, ns string) bsoncore.Document {
 	out := append(b.buf, 0)
 	bsoncore.UpdateLength(out, int32(b.arrayAt), int32(len(out)-b.arrayAt))
-	out = bsoncore.AppendDocumentElement(out, "postBatchResumeToken", pbrt)
+	if pbrt != nil {
+		out = bsoncore.AppendDocumentElement(out, "postBatchResumeToken", pbrt)
+	}
 	out = bsoncore.AppendInt64Element(out, "id", id)
 	out = bsoncore.AppendStringElement(out, "ns", ns)
 	out = append(out, 0)
