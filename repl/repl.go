@@ -189,7 +189,9 @@ func (r *Replicator) dispatch(ctx context.Context, events <-chan *mlink.Event, q
 		}
 		batch := txn
 		txn = nil
-		return r.applyTxn(ctx, batch, stop)
+		last, err := r.applyTxn(ctx, batch, stop)
+		prevSeq = last // marked safe once the transaction has ended
+		return err
 	}
 	for e := range events {
 		// A transaction ends here: apply a buffered one before its end is
@@ -241,7 +243,9 @@ func (r *Replicator) dispatch(ctx context.Context, events <-chan *mlink.Event, q
 			if err := flushTxn(); err != nil {
 				return err
 			}
-			seq := r.wm.add(e.Token, e.ClusterTime, true, true)
+			// A DDL event of a transaction (a collection it creates) is no
+			// place to resume either.
+			seq := r.wm.add(e.Token, e.ClusterTime, !e.InTxn(), true)
 			// DDL is a barrier: everything before it is applied first.
 			if !r.wm.waitBefore(seq, stop) {
 				return ctx.Err()

@@ -11,24 +11,27 @@ import (
 // (Options.TxnAtomic), after everything before it. During catch-up or a
 // replay (see tolerant) the events are applied one by one instead, so a
 // write the target already superseded can be skipped without aborting the
-// rest.
-func (r *Replicator) applyTxn(ctx context.Context, events []*mlink.Event, stop <-chan struct{}) error {
+// rest. It returns the sequence number of the last event: the caller marks
+// it safe once the transaction has ended (a DDL event of the transaction
+// may have cut it short).
+func (r *Replicator) applyTxn(ctx context.Context, events []*mlink.Event, stop <-chan struct{}) (uint64, error) {
 	items := make([]item, len(events))
 	seqs := make([]uint64, len(events))
 	for i, e := range events {
 		ops, err := translate(e)
 		if err != nil {
-			return fmt.Errorf("%s event on %s at %s: %w", e.Op, e.NS, mlink.FormatTimestamp(e.ClusterTime), err)
+			return 0, fmt.Errorf("%s event on %s at %s: %w", e.Op, e.NS, mlink.FormatTimestamp(e.ClusterTime), err)
 		}
-		seqs[i] = r.wm.add(e.Token, e.ClusterTime, i == len(events)-1, true)
+		seqs[i] = r.wm.add(e.Token, e.ClusterTime, false, true)
 		items[i] = item{seq: seqs[i], ns: e.NS, ops: ops, e: e, sz: len(e.Raw)}
 	}
+	last := seqs[len(seqs)-1]
 	if !r.wm.waitBefore(seqs[0], stop) {
-		return ctx.Err()
+		return last, ctx.Err()
 	}
 	for _, e := range events {
 		if r.tolerant(e) {
-			return r.applyBatch(ctx, items)
+			return last, r.applyBatch(ctx, items)
 		}
 	}
 	err := r.dst.InTransaction(ctx, func(ctx context.Context) error {
@@ -40,11 +43,11 @@ func (r *Replicator) applyTxn(ctx context.Context, events []*mlink.Event, stop <
 		return nil
 	})
 	if err != nil {
-		return &ApplyError{Event: events[0], Err: fmt.Errorf("transaction of %d events: %w", len(events), err)}
+		return last, &ApplyError{Event: events[0], Err: fmt.Errorf("transaction of %d events: %w", len(events), err)}
 	}
 	for _, it := range items {
 		r.count(it.e)
 	}
 	r.wm.done(seqs...)
-	return nil
+	return last, nil
 }
