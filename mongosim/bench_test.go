@@ -72,12 +72,7 @@ func setIDs(docs []any, start int) {
 // client cost, not server cost.
 func benchClient(tb testing.TB, uri string) *mongo.Client {
 	tb.Helper()
-	c, err := mongo.Connect(options.Client().ApplyURI(uri))
-	if err != nil {
-		tb.Fatal(err)
-	}
-	tb.Cleanup(func() { _ = c.Disconnect(context.Background()) })
-	return c
+	return connectWith(tb, uri)
 }
 
 // BenchmarkInsert1KB: one driver client, InsertMany (unordered) of

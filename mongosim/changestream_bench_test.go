@@ -28,11 +28,7 @@ import (
 // from the first insert to the last event, and the process CPU per event.
 func BenchmarkClusterChangeStream(b *testing.B) {
 	s := startTestServer(b, Options{})
-	reader, err := mongo.Connect(options.Client().ApplyURI(s.URI()))
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer reader.Disconnect(context.Background())
+	reader := benchClient(b, s.URI())
 	ctx := context.Background()
 	cs, err := reader.Watch(ctx, mongo.Pipeline{}, options.ChangeStream().SetBatchSize(10000).SetMaxAwaitTime(time.Second))
 	if err != nil {

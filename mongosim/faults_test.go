@@ -15,35 +15,15 @@ import (
 	"github.com/mlink-dev/mlink/mongosim/wire"
 )
 
-func startFaultServer(t *testing.T, opts Options) *Server {
-	t.Helper()
-	s, err := Start(context.Background(), opts)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		if err := s.Close(); err != nil {
-			t.Error(err)
-		}
-	})
-	return s
-}
-
 func faultClient(t *testing.T, uri string, opts ...*options.ClientOptions) *mongo.Client {
 	t.Helper()
 	// A short heartbeat bounds how long Disconnect can wait for a
 	// streaming hello the server holds.
-	o := options.Client().ApplyURI(uri).SetHeartbeatInterval(500 * time.Millisecond)
-	c, err := mongo.Connect(append([]*options.ClientOptions{o}, opts...)...)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = c.Disconnect(context.Background()) })
-	return c
+	return connectWith(t, uri, append([]*options.ClientOptions{options.Client().SetHeartbeatInterval(500 * time.Millisecond)}, opts...)...)
 }
 
 func TestDropConnectionsCutsClientsAndKeepsServing(t *testing.T) {
-	s := startFaultServer(t, Options{})
+	s := startTestServer(t, Options{})
 	ctx := context.Background()
 	c := faultClient(t, s.URI(), options.Client().SetRetryReads(false))
 	if err := c.Ping(ctx, nil); err != nil {
@@ -116,7 +96,7 @@ func (r *rawConn) run(cmd bsoncore.Document) bsoncore.Document {
 }
 
 func TestClientMetadataOnlyOnce(t *testing.T) {
-	s := startFaultServer(t, Options{})
+	s := startTestServer(t, Options{})
 	r := dialRaw(t, s)
 	client := bsonkit.DocValue(bsonkit.D("application", bsonkit.DocValue(bsonkit.D("name", bsonkit.String("raw-app")))))
 	reply := r.run(bsonkit.D("hello", bsonkit.Int32(1), "client", client, "$db", bsonkit.String("admin")))
@@ -137,7 +117,7 @@ func TestClientMetadataOnlyOnce(t *testing.T) {
 }
 
 func TestStreamingHelloWakesOnStepDownAndUp(t *testing.T) {
-	s := startFaultServer(t, Options{})
+	s := startTestServer(t, Options{})
 	r := dialRaw(t, s)
 	first := r.run(bsonkit.D("hello", bsonkit.Int32(1), "$db", bsonkit.String("admin")))
 	tv := first.Lookup("topologyVersion").Document()
@@ -164,7 +144,7 @@ func TestStreamingHelloWakesOnStepDownAndUp(t *testing.T) {
 }
 
 func TestStreamingHelloStaleCounterAnswersAtOnce(t *testing.T) {
-	s := startFaultServer(t, Options{})
+	s := startTestServer(t, Options{})
 	if err := s.StepDown(time.Minute); err != nil {
 		t.Fatal(err)
 	}
@@ -178,7 +158,7 @@ func TestStreamingHelloStaleCounterAnswersAtOnce(t *testing.T) {
 }
 
 func TestFailCommandCloseConnectionSendsNoReply(t *testing.T) {
-	s := startFaultServer(t, Options{})
+	s := startTestServer(t, Options{})
 	admin := dialRaw(t, s)
 	reply := admin.run(bsonkit.D("configureFailPoint", bsonkit.String("failCommand"), "mode", bsonkit.String("alwaysOn"),
 		"data", bsonkit.DocValue(bsonkit.D("failCommands", bsonkit.Array(bsonkit.String("find")), "closeConnection", bsonkit.Bool(true))),

@@ -34,14 +34,21 @@ func startTestServer(t testing.TB, opts Options) *Server {
 	return s
 }
 
+// connectWith connects a driver client to uri, with opts applied after
+// the URI's; it is disconnected when the test ends.
+func connectWith(tb testing.TB, uri string, opts ...*options.ClientOptions) *mongo.Client {
+	tb.Helper()
+	c, err := mongo.Connect(append([]*options.ClientOptions{options.Client().ApplyURI(uri)}, opts...)...)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	tb.Cleanup(func() { _ = c.Disconnect(context.Background()) })
+	return c
+}
+
 func connectTest(t testing.TB, uri string) *mongo.Client {
 	t.Helper()
-	c, err := mongo.Connect(options.Client().ApplyURI(uri).SetTimeout(10 * time.Second))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = c.Disconnect(context.Background()) })
-	return c
+	return connectWith(t, uri, options.Client().SetTimeout(10*time.Second))
 }
 
 func TestDriverConnectsReplicaSet(t *testing.T) {
