@@ -33,14 +33,14 @@ func (r *Replicator) checkpointLoop(ctx context.Context) error {
 
 // save persists the watermark if it moved since the last save.
 func (r *Replicator) save(ctx context.Context) error {
-	pos, moved := r.wm.position(false)
+	pos, version, moved := r.wm.unsaved()
 	if !moved || pos.Token == nil {
 		return nil
 	}
 	if err := r.opts.Save(ctx, pos); err != nil {
 		return err
 	}
-	r.wm.position(true)
+	r.wm.saved(version)
 	r.saved.Store(&pos)
 	r.lastSave.Store(time.Now().UnixNano())
 	return nil
@@ -108,8 +108,7 @@ func (r *Replicator) Stats() Stats {
 	st.ApplyRate = r.rate.perSecond()
 	v := r.sourceTime.Load()
 	st.SourceTime = bson.Timestamp{T: uint32(v >> 32), I: uint32(v)}
-	pos, _ := r.wm.position(false)
-	st.AppliedTime = pos.Time
+	st.AppliedTime = r.wm.position().Time
 	if p := r.saved.Load(); p != nil {
 		st.CheckpointTime = p.Time
 	}
@@ -124,8 +123,7 @@ func (r *Replicator) Stats() Stats {
 
 // Applied returns the applied watermark's source time.
 func (r *Replicator) Applied() bson.Timestamp {
-	pos, _ := r.wm.position(false)
-	return pos.Time
+	return r.wm.position().Time
 }
 
 // WaitApplied blocks until everything the source did up to t is applied.

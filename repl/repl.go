@@ -133,7 +133,7 @@ func (r *Replicator) Run(ctx context.Context, start Start) error {
 // classify turns a history-loss error into ErrHistoryLost with advice.
 func (r *Replicator) classify(err error) error {
 	if mongo.IsHistoryLost(err) {
-		pos, _ := r.wm.position(false)
+		pos := r.wm.position()
 		return fmt.Errorf("%w: the source oplog no longer contains the change at %s that replication must resume from, so changes made since then cannot be replayed (%v); enlarge the source oplog (replSetResizeOplog) and run a new sync (reset, then start)",
 			ErrHistoryLost, mlink.FormatTimestamp(pos.Time), err)
 	}

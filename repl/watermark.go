@@ -19,7 +19,9 @@ type watermark struct {
 	pending []*mark
 	low     Position // latest safe position of the applied prefix
 	applied int64
-	changed bool
+	// moves counts changes of low; savedMoves is the count a persisted
+	// checkpoint reflects.
+	moves, savedMoves uint64
 }
 
 type mark struct {
@@ -40,7 +42,7 @@ func newWatermark(start Position) *watermark {
 func (w *watermark) reset(pos Position) {
 	w.mu.Lock()
 	defer w.mu.Unlock()
-	w.low, w.applied, w.pending, w.base, w.next, w.changed = pos, pos.Applied, nil, 0, 0, false
+	w.low, w.applied, w.pending, w.base, w.next, w.moves, w.savedMoves = pos, pos.Applied, nil, 0, 0, 0, 0
 }
 
 // add registers a new position and returns its sequence number.
@@ -87,7 +89,7 @@ func (w *watermark) advanceLocked() {
 		// position, so a restart replays the whole transaction.
 		if m.safe {
 			w.low = Position{Token: m.token, Time: m.time}
-			w.changed = true
+			w.moves++
 		}
 		n++
 	}
@@ -99,16 +101,27 @@ func (w *watermark) advanceLocked() {
 	w.low.Applied = w.applied
 }
 
-// position returns the current watermark and whether it moved since the
-// last call that asked to reset the flag.
-func (w *watermark) position(reset bool) (Position, bool) {
+// position returns the current watermark.
+func (w *watermark) position() Position {
 	w.mu.Lock()
 	defer w.mu.Unlock()
-	ch := w.changed
-	if reset {
-		w.changed = false
-	}
-	return w.low, ch
+	return w.low
+}
+
+// unsaved returns the current watermark, its version, and whether it moved
+// since the version last reported to saved.
+func (w *watermark) unsaved() (Position, uint64, bool) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.low, w.moves, w.moves != w.savedMoves
+}
+
+// saved records that the watermark of version v is persisted (a position
+// reached while it was being written still counts as unsaved).
+func (w *watermark) saved(v uint64) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	w.savedMoves = max(w.savedMoves, v)
 }
 
 // waitBefore blocks until every position registered before seq is applied
