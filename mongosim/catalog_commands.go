@@ -138,16 +138,14 @@ func cursorBatchSize(req *request) (int, error) {
 		return -1, nil
 	}
 	if cv.Type != bsoncore.TypeEmbeddedDocument {
-		return 0, mongoerr.New(mongoerr.TypeMismatch,
-			"BSON field '%s.cursor' is the wrong type '%s', expected type 'object'", req.name, typeName(cv.Type))
+		return 0, mongoerr.WrongType(req.name+".cursor", typeName(cv.Type), "object")
 	}
 	bs := cv.Document().Lookup("batchSize")
 	if bs.Type == 0 {
 		return -1, nil
 	}
 	if !bsonkit.IsNumber(bs.Type) {
-		return 0, mongoerr.New(mongoerr.TypeMismatch,
-			"BSON field '%s.cursor.batchSize' is the wrong type '%s', expected types '[long, int, decimal, double]'", req.name, typeName(bs.Type))
+		return 0, mongoerr.WrongType(req.name+".cursor.batchSize", typeName(bs.Type), mongoerr.NumberTypes)
 	}
 	n, _ := bsonkit.ToFloat(bs)
 	if n < 0 {
@@ -333,15 +331,13 @@ func handleRenameCollection(_ context.Context, req *request) (bsoncore.Document,
 	}
 	from, to := req.arg("renameCollection"), req.arg("to")
 	if from.Type != bsoncore.TypeString {
-		return nil, mongoerr.New(mongoerr.TypeMismatch,
-			"BSON field 'renameCollection.renameCollection' is the wrong type '%s', expected type 'string'", typeName(from.Type))
+		return nil, mongoerr.WrongType("renameCollection.renameCollection", typeName(from.Type), "string")
 	}
 	if to.Type == 0 {
-		return nil, mongoerr.New(mongoerr.Location40414, "BSON field 'renameCollection.to' is missing but a required field")
+		return nil, mongoerr.MissingField("renameCollection.to")
 	}
 	if to.Type != bsoncore.TypeString {
-		return nil, mongoerr.New(mongoerr.TypeMismatch,
-			"BSON field 'renameCollection.to' is the wrong type '%s', expected type 'string'", typeName(to.Type))
+		return nil, mongoerr.WrongType("renameCollection.to", typeName(to.Type), "string")
 	}
 	fromDB, fromColl, ok := splitNS(from.StringValue())
 	if !ok || store.ValidateDBName(fromDB) != nil {

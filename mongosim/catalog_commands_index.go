@@ -149,7 +149,7 @@ func handleDropIndexes(_ context.Context, req *request) (bsoncore.Document, erro
 	iv := req.arg("index")
 	switch iv.Type {
 	case 0:
-		return nil, mongoerr.New(mongoerr.Location40414, "BSON field 'dropIndexes.index' is missing but a required field")
+		return nil, mongoerr.MissingField("dropIndexes.index")
 	case bsoncore.TypeString:
 		if iv.StringValue() == "*" {
 			dropped = c.DropAllIndexes()
@@ -194,8 +194,7 @@ func handleDropIndexes(_ context.Context, req *request) (bsoncore.Document, erro
 			dropped = append(dropped, ix)
 		}
 	default:
-		return nil, mongoerr.New(mongoerr.TypeMismatch,
-			"BSON field 'dropIndexes.index' is the wrong type '%s', expected types '[string, object, array]'", typeName(iv.Type))
+		return nil, mongoerr.WrongType("dropIndexes.index", typeName(iv.Type), "[string, object, array]")
 	}
 	for _, ix := range dropped {
 		// o2 keeps the dropped index's spec, as mongod's dropIndexes entry does.

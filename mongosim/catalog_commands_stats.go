@@ -34,8 +34,7 @@ func scaleArg(req *request) (int64, error) {
 		return 1, nil
 	}
 	if !bsonkit.IsNumber(v.Type) {
-		return 0, mongoerr.New(mongoerr.TypeMismatch,
-			"BSON field '%s.scale' is the wrong type '%s', expected types '[long, int, decimal, double]'", req.name, typeName(v.Type))
+		return 0, mongoerr.WrongType(req.name+".scale", typeName(v.Type), mongoerr.NumberTypes)
 	}
 	f, _ := bsonkit.ToFloat(v)
 	if f < 1 {

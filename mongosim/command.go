@@ -3,6 +3,7 @@ package mongosim
 import (
 	"context"
 	"errors"
+	"fmt"
 	"runtime/debug"
 
 	"go.mongodb.org/mongo-driver/v2/x/bsonx/bsoncore"
@@ -136,12 +137,10 @@ func (r *request) docs(field string) ([]bsoncore.Document, error) {
 		return seq, nil
 	}
 	if bsonkit.IsMissing(v) {
-		return nil, mongoerr.New(mongoerr.Location40414,
-			"BSON field '%s.%s' is missing but a required field", r.name, field)
+		return nil, mongoerr.MissingField(r.name + "." + field)
 	}
 	if v.Type != bsoncore.TypeArray {
-		return nil, mongoerr.New(mongoerr.TypeMismatch,
-			"BSON field '%s.%s' is the wrong type '%s', expected type 'array'", r.name, field, typeName(v.Type))
+		return nil, mongoerr.WrongType(r.name+"."+field, typeName(v.Type), "array")
 	}
 	vals, err := v.Array().Values()
 	if err != nil {
@@ -150,8 +149,7 @@ func (r *request) docs(field string) ([]bsoncore.Document, error) {
 	out := make([]bsoncore.Document, len(vals))
 	for i, e := range vals {
 		if e.Type != bsoncore.TypeEmbeddedDocument {
-			return nil, mongoerr.New(mongoerr.TypeMismatch,
-				"BSON field '%s.%s.%d' is the wrong type '%s', expected type 'object'", r.name, field, i, typeName(e.Type))
+			return nil, mongoerr.WrongType(fmt.Sprintf("%s.%s.%d", r.name, field, i), typeName(e.Type), "object")
 		}
 		out[i] = e.Document()
 	}
@@ -207,8 +205,7 @@ func (s *Server) run(ctx context.Context, req *request) (bsoncore.Document, erro
 			return nil, mongoerr.New(mongoerr.Location40571, "OP_MSG requests require a $db argument")
 		}
 		if dbv.Type != bsoncore.TypeString {
-			return nil, mongoerr.New(mongoerr.TypeMismatch,
-				"BSON field '$db' is the wrong type '%s', expected type 'string'", typeName(dbv.Type))
+			return nil, mongoerr.WrongType("$db", typeName(dbv.Type), "string")
 		}
 		req.db = dbv.StringValue()
 	}

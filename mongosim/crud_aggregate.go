@@ -55,10 +55,9 @@ func handleAggregate(ctx context.Context, req *request) (bsoncore.Document, erro
 	pv := req.arg("pipeline")
 	if pv.Type != bsoncore.TypeArray {
 		if bsonkit.IsMissing(pv) {
-			return nil, mongoerr.New(mongoerr.Location40414, "BSON field 'aggregate.pipeline' is missing but a required field")
+			return nil, mongoerr.MissingField("aggregate.pipeline")
 		}
-		return nil, mongoerr.New(mongoerr.TypeMismatch,
-			"BSON field 'aggregate.pipeline' is the wrong type '%s', expected type 'array'", typeName(pv.Type))
+		return nil, mongoerr.WrongType("aggregate.pipeline", typeName(pv.Type), "array")
 	}
 	stages, err := docList("aggregate", "pipeline", pv)
 	if err != nil {
@@ -80,8 +79,7 @@ func handleAggregate(ctx context.Context, req *request) (bsoncore.Document, erro
 			batchSize = int(n)
 		}
 	case !bsonkit.IsMissing(cv):
-		return nil, mongoerr.New(mongoerr.TypeMismatch,
-			"BSON field 'aggregate.cursor' is the wrong type '%s', expected type 'object'", typeName(cv.Type))
+		return nil, mongoerr.WrongType("aggregate.cursor", typeName(cv.Type), "object")
 	case !explain:
 		return nil, mongoerr.New(mongoerr.FailedToParse, "The 'cursor' option is required, except for aggregate with the explain argument")
 	}

@@ -90,10 +90,9 @@ func handleDistinct(ctx context.Context, req *request) (bsoncore.Document, error
 	kv := req.arg("key")
 	if kv.Type != bsoncore.TypeString {
 		if bsonkit.IsMissing(kv) {
-			return nil, mongoerr.New(mongoerr.Location40414, "BSON field 'distinct.key' is missing but a required field")
+			return nil, mongoerr.MissingField("distinct.key")
 		}
-		return nil, mongoerr.New(mongoerr.TypeMismatch,
-			"BSON field 'distinct.key' is the wrong type '%s', expected type 'string'", typeName(kv.Type))
+		return nil, mongoerr.WrongType("distinct.key", typeName(kv.Type), "string")
 	}
 	key := kv.StringValue()
 	qdoc, err := checkFilterArg("distinct", "query", req.arg("query"))

@@ -54,7 +54,7 @@ func (s *Server) deleteOne(req *request, c *store.Collection, st bsoncore.Docume
 	}
 	qv, err := st.LookupErr("q")
 	if err != nil {
-		return 0, mongoerr.New(mongoerr.Location40414, "BSON field 'delete.deletes.q' is missing but a required field")
+		return 0, mongoerr.MissingField("delete.deletes.q")
 	}
 	q, err := checkFilterArg("delete.deletes", "q", qv)
 	if err != nil {
@@ -62,7 +62,7 @@ func (s *Server) deleteOne(req *request, c *store.Collection, st bsoncore.Docume
 	}
 	lv, err := st.LookupErr("limit")
 	if err != nil {
-		return 0, mongoerr.New(mongoerr.Location40414, "BSON field 'delete.deletes.limit' is missing but a required field")
+		return 0, mongoerr.MissingField("delete.deletes.limit")
 	}
 	limit, err := intArg("delete.deletes", "limit", lv)
 	if err != nil {

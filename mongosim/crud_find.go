@@ -219,7 +219,7 @@ func parseMinMax(req *request, a *findArgs) error {
 			return bsonkit.Missing, nil
 		}
 		if v.Type != bsoncore.TypeEmbeddedDocument {
-			return bsonkit.Missing, mongoerr.New(mongoerr.TypeMismatch, "BSON field 'FindCommandRequest.%s' is the wrong type '%s', expected type 'object'", name, typeName(v.Type))
+			return bsonkit.Missing, mongoerr.WrongType("FindCommandRequest."+name, typeName(v.Type), "object")
 		}
 		elems, _ := v.Document().Elements()
 		if len(elems) != 1 || elems[0].Key() != "_id" {

@@ -82,7 +82,7 @@ func parseUpdateStmt(st bsoncore.Document, let *cmdVars) (*updateSpec, error) {
 	}
 	qv, err := st.LookupErr("q")
 	if err != nil {
-		return nil, mongoerr.New(mongoerr.Location40414, "BSON field 'update.updates.q' is missing but a required field")
+		return nil, mongoerr.MissingField("update.updates.q")
 	}
 	q, err := checkFilterArg("update.updates", "q", qv)
 	if err != nil {
@@ -90,7 +90,7 @@ func parseUpdateStmt(st bsoncore.Document, let *cmdVars) (*updateSpec, error) {
 	}
 	uv, err := st.LookupErr("u")
 	if err != nil {
-		return nil, mongoerr.New(mongoerr.Location40414, "BSON field 'update.updates.u' is missing but a required field")
+		return nil, mongoerr.MissingField("update.updates.u")
 	}
 	spec := &updateSpec{}
 	if spec.upsert, err = boolArg("update.updates", "upsert", st.Lookup("upsert"), false); err != nil {
@@ -137,14 +137,12 @@ func parseUpdateStmt(st bsoncore.Document, let *cmdVars) (*updateSpec, error) {
 // docList reads an array of documents argument.
 func docList(cmd, field string, v bsoncore.Value) ([]bsoncore.Document, error) {
 	if v.Type != bsoncore.TypeArray {
-		return nil, mongoerr.New(mongoerr.TypeMismatch,
-			"BSON field '%s.%s' is the wrong type '%s', expected type 'array'", cmd, field, typeName(v.Type))
+		return nil, mongoerr.WrongType(cmd+"."+field, typeName(v.Type), "array")
 	}
 	var out []bsoncore.Document
 	for _, e := range bsonkit.Values(v) {
 		if e.Type != bsoncore.TypeEmbeddedDocument {
-			return nil, mongoerr.New(mongoerr.TypeMismatch,
-				"BSON field '%s.%s' is the wrong type '%s', expected type 'object'", cmd, field, typeName(e.Type))
+			return nil, mongoerr.WrongType(cmd+"."+field, typeName(e.Type), "object")
 		}
 		out = append(out, e.Document())
 	}

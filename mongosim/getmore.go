@@ -2,6 +2,7 @@ package mongosim
 
 import (
 	"context"
+	"fmt"
 	"sync"
 	"time"
 
@@ -48,16 +49,14 @@ func (w *writeSignal) broadcast() {
 func handleGetMore(ctx context.Context, req *request) (bsoncore.Document, error) {
 	idv := req.arg("getMore")
 	if idv.Type != bsoncore.TypeInt64 {
-		return nil, mongoerr.New(mongoerr.TypeMismatch,
-			"BSON field 'getMore.getMore' is the wrong type '%s', expected type 'long'", typeName(idv.Type))
+		return nil, mongoerr.WrongType("getMore.getMore", typeName(idv.Type), "long")
 	}
 	collv := req.arg("collection")
 	if collv.Type != bsoncore.TypeString {
 		if bsonkit.IsMissing(collv) {
-			return nil, mongoerr.New(mongoerr.Location40414, "BSON field 'getMore.collection' is missing but a required field")
+			return nil, mongoerr.MissingField("getMore.collection")
 		}
-		return nil, mongoerr.New(mongoerr.TypeMismatch,
-			"BSON field 'getMore.collection' is the wrong type '%s', expected type 'string'", typeName(collv.Type))
+		return nil, mongoerr.WrongType("getMore.collection", typeName(collv.Type), "string")
 	}
 	batchSize := 0
 	if v := req.arg("batchSize"); !bsonkit.IsMissing(v) {
@@ -141,23 +140,20 @@ func handleGetMore(ctx context.Context, req *request) (bsoncore.Document, error)
 func handleKillCursors(_ context.Context, req *request) (bsoncore.Document, error) {
 	collv := req.arg("killCursors")
 	if collv.Type != bsoncore.TypeString {
-		return nil, mongoerr.New(mongoerr.TypeMismatch,
-			"BSON field 'killCursors.killCursors' is the wrong type '%s', expected type 'string'", typeName(collv.Type))
+		return nil, mongoerr.WrongType("killCursors.killCursors", typeName(collv.Type), "string")
 	}
 	v := req.arg("cursors")
 	if v.Type != bsoncore.TypeArray {
 		if bsonkit.IsMissing(v) {
-			return nil, mongoerr.New(mongoerr.Location40414, "BSON field 'killCursors.cursors' is missing but a required field")
+			return nil, mongoerr.MissingField("killCursors.cursors")
 		}
-		return nil, mongoerr.New(mongoerr.TypeMismatch,
-			"BSON field 'killCursors.cursors' is the wrong type '%s', expected type 'array'", typeName(v.Type))
+		return nil, mongoerr.WrongType("killCursors.cursors", typeName(v.Type), "array")
 	}
 	ns := req.ns(collv.StringValue())
 	var killed, notFound []bsoncore.Value
 	for i, e := range bsonkit.Values(v) {
 		if e.Type != bsoncore.TypeInt64 {
-			return nil, mongoerr.New(mongoerr.TypeMismatch,
-				"BSON field 'killCursors.cursors.%d' is the wrong type '%s', expected type 'long'", i, typeName(e.Type))
+			return nil, mongoerr.WrongType(fmt.Sprintf("killCursors.cursors.%d", i), typeName(e.Type), "long")
 		}
 		id := e.Int64()
 		if req.srv.cursors.killIn(id, ns) {
@@ -186,6 +182,5 @@ func intArg(cmd, field string, v bsoncore.Value) (int64, error) {
 		}
 		return int64(f), nil
 	}
-	return 0, mongoerr.New(mongoerr.TypeMismatch,
-		"BSON field '%s.%s' is the wrong type '%s', expected types '[long, int, decimal, double]'", cmd, field, typeName(v.Type))
+	return 0, mongoerr.WrongType(cmd+"."+field, typeName(v.Type), mongoerr.NumberTypes)
 }

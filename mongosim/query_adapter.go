@@ -96,8 +96,7 @@ func checkFilterArg(cmd, field string, v bsoncore.Value) (bsoncore.Document, err
 	case bsoncore.TypeEmbeddedDocument:
 		return v.Document(), nil
 	}
-	return nil, mongoerr.New(mongoerr.TypeMismatch,
-		"BSON field '%s.%s' is the wrong type '%s', expected type 'object'", cmd, field, typeName(v.Type))
+	return nil, mongoerr.WrongType(cmd+"."+field, typeName(v.Type), "object")
 }
 
 func compileSort(spec bsoncore.Document) (*sortSpec, error) {

@@ -219,16 +219,14 @@ func (s *Server) withSession(ctx context.Context, req *request, cmd *command) (b
 func (s *Server) checkSessionOptions(req *request, autocommit, startTxn bsoncore.Value) error {
 	inv := func(msg string) error { return mongoerr.New(mongoerr.InvalidOptions, "%s", msg) }
 	if v := req.arg("txnNumber"); !bsonkit.IsMissing(v) && v.Type != bsoncore.TypeInt64 {
-		return mongoerr.New(mongoerr.TypeMismatch,
-			"BSON field 'OperationSessionInfo.txnNumber' is the wrong type '%s', expected type 'long'", typeName(v.Type))
+		return mongoerr.WrongType("OperationSessionInfo.txnNumber", typeName(v.Type), "long")
 	}
 	for _, f := range []struct {
 		name string
 		v    bsoncore.Value
 	}{{"autocommit", autocommit}, {"startTransaction", startTxn}} {
 		if !bsonkit.IsMissing(f.v) && f.v.Type != bsoncore.TypeBoolean {
-			return mongoerr.New(mongoerr.TypeMismatch,
-				"BSON field 'OperationSessionInfo.%s' is the wrong type '%s', expected type 'bool'", f.name, typeName(f.v.Type))
+			return mongoerr.WrongType("OperationSessionInfo."+f.name, typeName(f.v.Type), "bool")
 		}
 	}
 	if req.hasTxnNumber {
@@ -445,8 +443,7 @@ func sessionIDString(lsid bsoncore.Document) string {
 func handleEndSessions(_ context.Context, req *request) (bsoncore.Document, error) {
 	v := req.arg(req.name)
 	if v.Type != bsoncore.TypeArray {
-		return nil, mongoerr.New(mongoerr.TypeMismatch,
-			"BSON field '%s.%s' is the wrong type '%s', expected type 'array'", req.name, req.name, typeName(v.Type))
+		return nil, mongoerr.WrongType(req.name+"."+req.name, typeName(v.Type), "array")
 	}
 	user, db := "", ""
 	if req.conn != nil && req.conn.auth != nil {

@@ -143,8 +143,7 @@ func boolArg(cmd, field string, v bsoncore.Value, def bool) (bool, error) {
 	case bsoncore.TypeNull, bsoncore.TypeUndefined:
 		return def, nil
 	}
-	return false, mongoerr.New(mongoerr.TypeMismatch,
-		"BSON field '%s.%s' is the wrong type '%s', expected types '[bool, long, int, decimal, double]'", cmd, field, typeName(v.Type))
+	return false, mongoerr.WrongType(cmd+"."+field, typeName(v.Type), mongoerr.SafeBoolTypes)
 }
 
 // docArg reads an optional document argument (nil when absent).
@@ -155,8 +154,7 @@ func docArg(cmd, field string, v bsoncore.Value) (bsoncore.Document, error) {
 	case bsoncore.TypeEmbeddedDocument:
 		return v.Document(), nil
 	}
-	return nil, mongoerr.New(mongoerr.TypeMismatch,
-		"BSON field '%s.%s' is the wrong type '%s', expected type 'object'", cmd, field, typeName(v.Type))
+	return nil, mongoerr.WrongType(cmd+"."+field, typeName(v.Type), "object")
 }
 
 // checkFields rejects unknown top-level fields as mongod's IDL parser

@@ -277,7 +277,7 @@ func parseReplaceRoot(arg bsoncore.Value, p *Pipeline) (stage, error) {
 		newRoot = e.Value()
 	}
 	if newRoot.Type == 0 {
-		return nil, mongoerr.New(40414, "BSON field '$replaceRoot.newRoot' is missing but a required field")
+		return nil, mongoerr.MissingField("$replaceRoot.newRoot")
 	}
 	e, err := expr.Compile(newRoot)
 	if err != nil {
@@ -329,8 +329,7 @@ func parseCollStats(arg bsoncore.Value, p *Pipeline) (stage, error) {
 		switch e.Key() {
 		case "latencyStats", "storageStats", "count", "queryExecStats":
 			if e.Value().Type != bsoncore.TypeEmbeddedDocument {
-				return nil, mongoerr.New(mongoerr.TypeMismatch, "BSON field '$collStats.%s' is the wrong type '%s', expected type 'object'",
-					e.Key(), expr.TypeName(e.Value().Type))
+				return nil, mongoerr.WrongType("$collStats."+e.Key(), expr.TypeName(e.Value().Type), "object")
 			}
 		default:
 			return nil, mongoerr.New(40415, "BSON field '$collStats.%s' is an unknown field.", e.Key())

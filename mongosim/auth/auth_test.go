@@ -275,15 +275,24 @@ func TestSaslProtocolErrors(t *testing.T) {
 			t.Errorf("%s: %v, want code %d", c.name, err, c.code)
 		}
 	}
+	// Wrong types name the type found, as mongod's IDL parser does.
+	_, err := sess.SaslStart("admin", bsonkit.D("saslStart", bsonkit.Int32(1), "mechanism", bsonkit.Int32(1), "payload", bsonkit.Binary(0, nil)))
+	var me *mongoerr.Error
+	if !errors.As(err, &me) || me.Code != mongoerr.TypeMismatch || me.Msg != "BSON field 'saslStart.mechanism' is the wrong type 'int', expected type 'string'" {
+		t.Errorf("mechanism of the wrong type: %v", err)
+	}
+	_, err = sess.SaslStart("admin", bsonkit.D("saslStart", bsonkit.Int32(1), "mechanism", bsonkit.String(ScramSHA256), "payload", bsonkit.Bool(true)))
+	if !errors.As(err, &me) || me.Code != mongoerr.TypeMismatch || me.Msg != "BSON field 'saslStart.payload' is the wrong type 'bool', expected type 'binData'" {
+		t.Errorf("payload of the wrong type: %v", err)
+	}
 	// A wrong nonce in the second step.
 	s2 := store.NewSession()
 	if _, err := s2.SaslStart("admin", bsonkit.D("saslStart", bsonkit.Int32(1), "mechanism", bsonkit.String(ScramSHA256),
 		"payload", bsonkit.Binary(0, []byte("n,,n=alice,r=clientnonce")))); err != nil {
 		t.Fatal(err)
 	}
-	_, err := s2.SaslContinue("admin", bsonkit.D("saslContinue", bsonkit.Int32(1), "conversationId", bsonkit.Int32(1),
+	_, err = s2.SaslContinue("admin", bsonkit.D("saslContinue", bsonkit.Int32(1), "conversationId", bsonkit.Int32(1),
 		"payload", bsonkit.Binary(0, []byte("c=biws,r=othernonce,p=AAAA"))))
-	var me *mongoerr.Error
 	if !errors.As(err, &me) || me.Code != mongoerr.BadValue || !strings.Contains(me.Msg, "nonce") {
 		t.Fatalf("wrong nonce: %v", err)
 	}

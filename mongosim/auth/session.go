@@ -134,10 +134,10 @@ const conversationID = 1
 func (se *Session) SaslStart(db string, cmd bsoncore.Document) (bsoncore.Document, error) {
 	mv, err := cmd.LookupErr("mechanism")
 	if err != nil {
-		return nil, mongoerr.New(mongoerr.Location40414, "BSON field 'saslStart.mechanism' is missing but a required field")
+		return nil, mongoerr.MissingField("saslStart.mechanism")
 	}
 	if mv.Type != bsoncore.TypeString {
-		return nil, mongoerr.New(mongoerr.TypeMismatch, "BSON field 'saslStart.mechanism' is the wrong type, expected type 'string'")
+		return nil, mongoerr.WrongType("saslStart.mechanism", bsonkit.TypeName(mv.Type), "string")
 	}
 	payload, err := payloadOf("saslStart", cmd)
 	if err != nil {
@@ -179,7 +179,7 @@ func (se *Session) SaslContinue(db string, cmd bsoncore.Document) (bsoncore.Docu
 	defer se.mu.Unlock()
 	idv, err := cmd.LookupErr("conversationId")
 	if err != nil {
-		return nil, mongoerr.New(mongoerr.Location40414, "BSON field 'saslContinue.conversationId' is missing but a required field")
+		return nil, mongoerr.MissingField("saslContinue.conversationId")
 	}
 	payload, err := payloadOf("saslContinue", cmd)
 	if err != nil {
@@ -276,7 +276,7 @@ func (se *Session) privileges() []Privilege {
 func payloadOf(cmdName string, cmd bsoncore.Document) ([]byte, error) {
 	v, err := cmd.LookupErr("payload")
 	if err != nil {
-		return nil, mongoerr.New(mongoerr.Location40414, "BSON field '%s.payload' is missing but a required field", cmdName)
+		return nil, mongoerr.MissingField(cmdName + ".payload")
 	}
 	switch v.Type {
 	case bsoncore.TypeBinary:
@@ -285,7 +285,7 @@ func payloadOf(cmdName string, cmd bsoncore.Document) ([]byte, error) {
 	case bsoncore.TypeString:
 		return []byte(v.StringValue()), nil
 	}
-	return nil, mongoerr.New(mongoerr.TypeMismatch, "BSON field '%s.payload' is the wrong type, expected type 'binData'", cmdName)
+	return nil, mongoerr.WrongType(cmdName+".payload", bsonkit.TypeName(v.Type), "binData")
 }
 
 func saslReply(done bool, payload []byte) bsoncore.Document {

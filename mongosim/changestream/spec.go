@@ -209,8 +209,7 @@ func enumOption(key string, v bsoncore.Value, allowed ...string) (string, error)
 }
 
 func wrongType(key string, got bsoncore.Type, want string) error {
-	return mongoerr.New(mongoerr.TypeMismatch, "BSON field '$changeStream.%s' is the wrong type '%s', expected type '%s'",
-		key, typeName(got), want)
+	return mongoerr.WrongType("$changeStream."+key, typeName(got), want)
 }
 
 // checkNamespace applies mongod's rules on where a stream may be opened.

@@ -93,10 +93,10 @@ func (r *Registry) WaitForFailPoint(ctx context.Context, cmd bsoncore.Document) 
 	te, err := cmd.LookupErr("timesEntered")
 	n, ok := integer(te)
 	if err != nil || !ok {
-		return mongoerr.New(mongoerr.Location40414, "BSON field 'waitForFailPoint.timesEntered' is missing but a required field")
+		return mongoerr.MissingField("waitForFailPoint.timesEntered")
 	}
 	if _, err := cmd.LookupErr("maxTimeMS"); err != nil {
-		return mongoerr.New(mongoerr.Location40414, "BSON field 'waitForFailPoint.maxTimeMS' is missing but a required field")
+		return mongoerr.MissingField("waitForFailPoint.maxTimeMS")
 	}
 	if err := p.WaitForTimesEntered(ctx, n); err != nil {
 		return mongoerr.New(mongoerr.MaxTimeMSExpired, "operation exceeded time limit")

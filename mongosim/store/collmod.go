@@ -59,12 +59,12 @@ func (s *Store) CollMod(db, name string, cmd bsoncore.Document) (*CollModResult,
 			}
 			if k == "viewOn" {
 				if v.Type != bsoncore.TypeString || v.StringValue() == "" {
-					return nil, mongoerr.New(mongoerr.TypeMismatch, "BSON field 'collMod.viewOn' is the wrong type '%s', expected type 'string'", typeName(v.Type))
+					return nil, mongoerr.WrongType("collMod.viewOn", typeName(v.Type), "string")
 				}
 				o.viewOn = v.StringValue()
 			} else {
 				if v.Type != bsoncore.TypeArray {
-					return nil, mongoerr.New(mongoerr.TypeMismatch, "BSON field 'collMod.pipeline' is the wrong type '%s', expected type 'array'", typeName(v.Type))
+					return nil, mongoerr.WrongType("collMod.pipeline", typeName(v.Type), "array")
 				}
 				o.pipeline = v.Array()
 			}
@@ -74,7 +74,7 @@ func (s *Store) CollMod(db, name string, cmd bsoncore.Document) (*CollModResult,
 				return nil, err
 			}
 			if v.Type != bsoncore.TypeEmbeddedDocument {
-				return nil, mongoerr.New(mongoerr.TypeMismatch, "BSON field 'collMod.validator' is the wrong type '%s', expected type 'object'", typeName(v.Type))
+				return nil, mongoerr.WrongType("collMod.validator", typeName(v.Type), "object")
 			}
 			o.validator = v.Document()
 		case "validationLevel", "validationAction":
@@ -82,7 +82,7 @@ func (s *Store) CollMod(db, name string, cmd bsoncore.Document) (*CollModResult,
 				return nil, err
 			}
 			if v.Type != bsoncore.TypeString {
-				return nil, mongoerr.New(mongoerr.TypeMismatch, "BSON field 'collMod.%s' is the wrong type '%s', expected type 'string'", k, typeName(v.Type))
+				return nil, mongoerr.WrongType("collMod."+k, typeName(v.Type), "string")
 			}
 			if err := checkValidationEnum(k, v.StringValue()); err != nil {
 				return nil, err
@@ -110,7 +110,7 @@ func (s *Store) CollMod(db, name string, cmd bsoncore.Document) (*CollModResult,
 			}
 			n, ok := numberValue(v)
 			if !ok {
-				return nil, mongoerr.New(mongoerr.TypeMismatch, "BSON field 'collMod.%s' is the wrong type '%s', expected types '[long, int, decimal, double]'", k, typeName(v.Type))
+				return nil, mongoerr.WrongType("collMod."+k, typeName(v.Type), mongoerr.NumberTypes)
 			}
 			if k == "cappedSize" {
 				if n <= 0 || n > maxCappedSize {
@@ -212,24 +212,24 @@ func emptyIfNil(d bsoncore.Document) bsoncore.Document {
 // expireAfterSeconds, unique, prepareUnique}.
 func parseIndexMod(v bsoncore.Value) (*IndexMod, error) {
 	if v.Type != bsoncore.TypeEmbeddedDocument {
-		return nil, mongoerr.New(mongoerr.TypeMismatch, "BSON field 'collMod.index' is the wrong type '%s', expected type 'object'", typeName(v.Type))
+		return nil, mongoerr.WrongType("collMod.index", typeName(v.Type), "object")
 	}
 	m := &IndexMod{}
 	for _, e := range bsonkit.MustParseDoc(v.Document()) {
 		switch e.Key {
 		case "name":
 			if e.Value.Type != bsoncore.TypeString {
-				return nil, mongoerr.New(mongoerr.TypeMismatch, "BSON field 'collMod.index.name' is the wrong type '%s', expected type 'string'", typeName(e.Value.Type))
+				return nil, mongoerr.WrongType("collMod.index.name", typeName(e.Value.Type), "string")
 			}
 			m.Name = e.Value.StringValue()
 		case "keyPattern":
 			if e.Value.Type != bsoncore.TypeEmbeddedDocument {
-				return nil, mongoerr.New(mongoerr.TypeMismatch, "BSON field 'collMod.index.keyPattern' is the wrong type '%s', expected type 'object'", typeName(e.Value.Type))
+				return nil, mongoerr.WrongType("collMod.index.keyPattern", typeName(e.Value.Type), "object")
 			}
 			m.KeyPattern = e.Value.Document()
 		case "hidden", "unique", "prepareUnique":
 			if e.Value.Type != bsoncore.TypeBoolean {
-				return nil, mongoerr.New(mongoerr.TypeMismatch, "BSON field 'collMod.index.%s' is the wrong type '%s', expected type 'bool'", e.Key, typeName(e.Value.Type))
+				return nil, mongoerr.WrongType("collMod.index."+e.Key, typeName(e.Value.Type), "bool")
 			}
 			b := e.Value.Boolean()
 			switch e.Key {
@@ -275,7 +275,7 @@ func indexChangeReply(ch IndexChange) bsonkit.Doc {
 // granularity may only get coarser.
 func modTimeseries(cur bsoncore.Document, v bsoncore.Value) (bsoncore.Document, error) {
 	if v.Type != bsoncore.TypeEmbeddedDocument {
-		return nil, mongoerr.New(mongoerr.TypeMismatch, "BSON field 'collMod.timeseries' is the wrong type '%s', expected type 'object'", typeName(v.Type))
+		return nil, mongoerr.WrongType("collMod.timeseries", typeName(v.Type), "object")
 	}
 	g := v.Document().Lookup("granularity")
 	if g.Type != bsoncore.TypeString {

@@ -45,16 +45,15 @@ type collOptions struct {
 }
 
 func idlType(field string, v bsoncore.Value, expected string) *mongoerr.Error {
-	return mongoerr.New(mongoerr.TypeMismatch, "BSON field 'create.%s' is the wrong type '%s', expected type%s",
-		field, typeName(v.Type), expected)
+	return mongoerr.WrongType("create."+field, typeName(v.Type), expected)
 }
 
 const (
-	expectBool   = "s '[bool, long, int, decimal, double]'"
-	expectNumber = "s '[long, int, decimal, double]'"
-	expectObject = " 'object'"
-	expectString = " 'string'"
-	expectArray  = " 'array'"
+	expectBool   = mongoerr.SafeBoolTypes
+	expectNumber = mongoerr.NumberTypes
+	expectObject = "object"
+	expectString = "string"
+	expectArray  = "array"
 )
 
 // parseCreateOptions validates create's options (the command document
@@ -111,10 +110,10 @@ func parseCreateOptions(opts bsoncore.Document) (*collOptions, error) {
 			}
 			en, err := v.Document().LookupErr("enabled")
 			if err != nil {
-				return nil, mongoerr.New(mongoerr.Location40414, "BSON field 'create.changeStreamPreAndPostImages.enabled' is missing but a required field")
+				return nil, mongoerr.MissingField("create.changeStreamPreAndPostImages.enabled")
 			}
 			if en.Type != bsoncore.TypeBoolean {
-				return nil, mongoerr.New(mongoerr.TypeMismatch, "BSON field 'create.changeStreamPreAndPostImages.enabled' is the wrong type '%s', expected type 'bool'", typeName(en.Type))
+				return nil, mongoerr.WrongType("create.changeStreamPreAndPostImages.enabled", typeName(en.Type), "bool")
 			}
 			o.preAndPostImages = en.Boolean()
 		case "storageEngine", "indexOptionDefaults", "validator":
@@ -269,14 +268,14 @@ func (o *collOptions) parseClustered(v bsoncore.Value) error {
 	}
 	key := d.Get("key")
 	if key.Type == 0 {
-		return mongoerr.New(mongoerr.Location40414, "BSON field 'create.clusteredIndex.key' is missing but a required field")
+		return mongoerr.MissingField("create.clusteredIndex.key")
 	}
 	if key.Type != bsoncore.TypeEmbeddedDocument || !isIDKey(key.Document()) {
 		return mongoerr.New(mongoerr.InvalidOptions, "The clusteredIndex option is only supported for key: {_id: 1}")
 	}
 	uq := d.Get("unique")
 	if uq.Type == 0 {
-		return mongoerr.New(mongoerr.Location40414, "BSON field 'create.clusteredIndex.unique' is missing but a required field")
+		return mongoerr.MissingField("create.clusteredIndex.unique")
 	}
 	if !bsonkit.Truthy(uq) {
 		return mongoerr.New(mongoerr.InvalidOptions, "The clusteredIndex option requires unique: true")
@@ -314,15 +313,15 @@ func normalizeTimeseries(v bsoncore.Value) (bsoncore.Document, error) {
 	}
 	tf := d.Get("timeField")
 	if tf.Type == 0 {
-		return nil, mongoerr.New(mongoerr.Location40414, "BSON field 'create.timeseries.timeField' is missing but a required field")
+		return nil, mongoerr.MissingField("create.timeseries.timeField")
 	}
 	if tf.Type != bsoncore.TypeString {
-		return nil, mongoerr.New(mongoerr.TypeMismatch, "BSON field 'create.timeseries.timeField' is the wrong type '%s', expected type 'string'", typeName(tf.Type))
+		return nil, mongoerr.WrongType("create.timeseries.timeField", typeName(tf.Type), "string")
 	}
 	out := bsonkit.Doc{{Key: "timeField", Value: tf}}
 	if mf := d.Get("metaField"); mf.Type != 0 {
 		if mf.Type != bsoncore.TypeString {
-			return nil, mongoerr.New(mongoerr.TypeMismatch, "BSON field 'create.timeseries.metaField' is the wrong type '%s', expected type 'string'", typeName(mf.Type))
+			return nil, mongoerr.WrongType("create.timeseries.metaField", typeName(mf.Type), "string")
 		}
 		if mf.StringValue() == tf.StringValue() {
 			return nil, mongoerr.New(mongoerr.InvalidOptions, "The 'metaField' and 'timeField' options cannot be the same")
@@ -346,7 +345,7 @@ func normalizeTimeseries(v bsoncore.Value) (bsoncore.Document, error) {
 	g := "seconds"
 	if gran.Type != 0 {
 		if gran.Type != bsoncore.TypeString {
-			return nil, mongoerr.New(mongoerr.TypeMismatch, "BSON field 'create.timeseries.granularity' is the wrong type '%s', expected type 'string'", typeName(gran.Type))
+			return nil, mongoerr.WrongType("create.timeseries.granularity", typeName(gran.Type), "string")
 		}
 		g = gran.StringValue()
 		if _, ok := bucketSpans[g]; !ok {
