@@ -50,3 +50,32 @@ func TestSaveKeepsAPositionThatMovedDuringTheSave(t *testing.T) {
 		t.Fatalf("an unmoved position was saved again: %+v", saved)
 	}
 }
+
+// TestAppliedWaitsForEveryEventOfItsClusterTime: several events may share
+// one cluster time (a transaction's oplog entry, batched writes — on any
+// deployment since MongoDB 8.0). With only the first of two such events
+// applied, Applied must not report their time as reached: finalize would
+// stop before the second is applied. A resume token from an empty batch
+// (everything up to its time was returned) does reach its time.
+func TestAppliedWaitsForEveryEventOfItsClusterTime(t *testing.T) {
+	r := New(nil, nil, Options{})
+	r.wm.reset(Position{Time: bson.Timestamp{T: 10, I: 1}})
+	if got := r.Applied(); !got.Before(bson.Timestamp{T: 10, I: 1}) {
+		t.Fatalf("at the start (events at the start time are replayed) Applied = %v", got)
+	}
+	at := bson.Timestamp{T: 20, I: 3}
+	first := r.wm.add(token(t, 1), at, true, true)
+	second := r.wm.add(token(t, 2), at, true, true)
+	r.wm.done(first)
+	if got := r.Applied(); !got.Before(at) {
+		t.Fatalf("one of two events at %v applied, Applied = %v", at, got)
+	}
+	r.wm.done(second)
+	if got := r.Applied(); got.After(at) || !got.After(bson.Timestamp{T: 20, I: 1}) {
+		t.Fatalf("both events applied, Applied = %v, want just below %v", got, at)
+	}
+	r.wm.done(r.wm.add(token(t, 3), at, true, false)) // an empty batch's token
+	if got := r.Applied(); got != at {
+		t.Fatalf("after the idle token at %v, Applied = %v", at, got)
+	}
+}
