@@ -117,7 +117,7 @@ func BenchmarkInsert1KBWire(b *testing.B) {
 		offsets = append(offsets, len(docs))
 		docs = append(docs, d.(bson.Raw)...)
 	}
-	msg := seqInsertMsg(1, body, docs)
+	msg := wire.AppendMsgSequence(nil, 1, 0, body, "documents", docs)
 	docsAt := len(msg) - len(docs)
 	b.SetBytes(int64(len(msg)))
 	b.ReportAllocs()
@@ -274,23 +274,4 @@ func reportDocRate(b *testing.B, docs int, cpuStart time.Duration) {
 	if used := processCPU() - cpuStart; used > 0 {
 		b.ReportMetric(float64(used.Nanoseconds())/float64(docs), "cpu-ns/doc")
 	}
-}
-
-func seqInsertMsg(reqID int32, body, docs []byte) []byte {
-	var m []byte
-	m = binary.LittleEndian.AppendUint32(m, 0)
-	m = binary.LittleEndian.AppendUint32(m, uint32(reqID))
-	m = binary.LittleEndian.AppendUint32(m, 0)
-	m = binary.LittleEndian.AppendUint32(m, uint32(wire.OpMsg))
-	m = binary.LittleEndian.AppendUint32(m, 0)
-	m = append(m, 0)
-	m = append(m, body...)
-	m = append(m, 1)
-	start := len(m)
-	m = binary.LittleEndian.AppendUint32(m, 0)
-	m = append(m, "documents\x00"...)
-	m = append(m, docs...)
-	binary.LittleEndian.PutUint32(m[start:], uint32(len(m)-start))
-	binary.LittleEndian.PutUint32(m, uint32(len(m)))
-	return m
 }

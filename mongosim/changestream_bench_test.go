@@ -102,28 +102,11 @@ func newRawInserter(addr, db, coll string, batch int) (*rawInserter, error) {
 // insert sends documents with _ids first, first+1, … (n ≤ batch) and
 // checks the reply.
 func (w *rawInserter) insert(first int64, n int) error {
-	// OP_MSG: flags, kind-0 body, kind-1 "documents" sequence.
-	seqLen := 4 + len("documents") + 1
-	for _, d := range w.docs[:n] {
-		seqLen += len(d)
-	}
-	w.reqID++
-	msgLen := 16 + 4 + 1 + len(w.head) + 1 + seqLen
-	b := w.buf[:0]
-	b = binary.LittleEndian.AppendUint32(b, uint32(msgLen))
-	b = binary.LittleEndian.AppendUint32(b, uint32(w.reqID))
-	b = binary.LittleEndian.AppendUint32(b, 0)
-	b = binary.LittleEndian.AppendUint32(b, 2013) // OP_MSG
-	b = binary.LittleEndian.AppendUint32(b, 0)
-	b = append(b, 0)
-	b = append(b, w.head...)
-	b = append(b, 1)
-	b = binary.LittleEndian.AppendUint32(b, uint32(seqLen))
-	b = append(b, "documents\x00"...)
 	for j, d := range w.docs[:n] {
 		binary.LittleEndian.PutUint64(d[4+1+4:], uint64(first+int64(j))) // the _id value
-		b = append(b, d...)
 	}
+	w.reqID++
+	b := wire.AppendMsgSequence(w.buf[:0], w.reqID, 0, w.head, "documents", w.docs[:n]...)
 	w.buf = b
 	if _, err := w.nc.Write(b); err != nil {
 		return err

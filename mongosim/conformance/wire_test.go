@@ -207,25 +207,11 @@ func TestWireDocumentSequence(t *testing.T) {
 	db := newDB(t)
 	c := dialRaw(t)
 	body := mustMarshal(t, bson.D{{Key: "insert", Value: "seq"}, {Key: "$db", Value: db.Name()}})
-	var m []byte
-	m = binary.LittleEndian.AppendUint32(m, 0)
-	m = binary.LittleEndian.AppendUint32(m, 31)
-	m = binary.LittleEndian.AppendUint32(m, 0)
-	m = binary.LittleEndian.AppendUint32(m, uint32(wire.OpMsg))
-	m = binary.LittleEndian.AppendUint32(m, 0)
-	m = append(m, 0)
-	m = append(m, body...)
-	m = append(m, 1)
-	seqStart := len(m)
-	m = binary.LittleEndian.AppendUint32(m, 0)
-	m = append(m, "documents"...)
-	m = append(m, 0)
+	var docs [][]byte
 	for i := 1; i <= 3; i++ {
-		m = append(m, mustMarshal(t, bson.D{{Key: "_id", Value: i}})...)
+		docs = append(docs, mustMarshal(t, bson.D{{Key: "_id", Value: i}}))
 	}
-	binary.LittleEndian.PutUint32(m[seqStart:], uint32(len(m)-seqStart))
-	binary.LittleEndian.PutUint32(m, uint32(len(m)))
-	c.write(m)
+	c.write(seqMsg(31, body, "documents", docs...))
 	_, _, reply := c.readMsg()
 	if lookup(t, reply, "n").AsInt64() != 3 {
 		t.Fatalf("sequence insert: %s", reply)
@@ -234,25 +220,11 @@ func TestWireDocumentSequence(t *testing.T) {
 
 // seqMsg builds an OP_MSG with a body and one document sequence.
 func seqMsg(reqID int32, body []byte, ident string, docs ...[]byte) []byte {
-	var m []byte
-	m = binary.LittleEndian.AppendUint32(m, 0)
-	m = binary.LittleEndian.AppendUint32(m, uint32(reqID))
-	m = binary.LittleEndian.AppendUint32(m, 0)
-	m = binary.LittleEndian.AppendUint32(m, uint32(wire.OpMsg))
-	m = binary.LittleEndian.AppendUint32(m, 0)
-	m = append(m, 0)
-	m = append(m, body...)
-	m = append(m, 1)
-	seqStart := len(m)
-	m = binary.LittleEndian.AppendUint32(m, 0)
-	m = append(m, ident...)
-	m = append(m, 0)
-	for _, d := range docs {
-		m = append(m, d...)
+	ds := make([]bsoncore.Document, len(docs))
+	for i, d := range docs {
+		ds[i] = d
 	}
-	binary.LittleEndian.PutUint32(m[seqStart:], uint32(len(m)-seqStart))
-	binary.LittleEndian.PutUint32(m, uint32(len(m)))
-	return m
+	return wire.AppendMsgSequence(nil, reqID, 0, body, ident, ds...)
 }
 
 func TestWireMissingDB(t *testing.T) {

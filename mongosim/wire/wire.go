@@ -259,6 +259,34 @@ func AppendMsg(dst []byte, requestID, responseTo int32, flags uint32, body bsonc
 	return dst
 }
 
+// AppendMsgSequence appends an OP_MSG with a body section and one document
+// sequence section named ident holding docs, as drivers send a write's
+// documents; with FlagChecksumPresent in flags it ends with the CRC-32C.
+func AppendMsgSequence(dst []byte, requestID int32, flags uint32, body bsoncore.Document, ident string, docs ...bsoncore.Document) []byte {
+	start := len(dst)
+	dst = appendHeader(dst, requestID, 0, OpMsg)
+	dst = binary.LittleEndian.AppendUint32(dst, flags)
+	dst = append(dst, 0)
+	dst = append(dst, body...)
+	dst = append(dst, 1)
+	seq := len(dst)
+	dst = binary.LittleEndian.AppendUint32(dst, 0)
+	dst = append(dst, ident...)
+	dst = append(dst, 0)
+	for _, d := range docs {
+		dst = append(dst, d...)
+	}
+	binary.LittleEndian.PutUint32(dst[seq:], uint32(len(dst)-seq))
+	if flags&FlagChecksumPresent != 0 {
+		dst = binary.LittleEndian.AppendUint32(dst, 0)
+	}
+	binary.LittleEndian.PutUint32(dst[start:], uint32(len(dst)-start))
+	if flags&FlagChecksumPresent != 0 {
+		binary.LittleEndian.PutUint32(dst[len(dst)-4:], Checksum(dst[start:len(dst)-4]))
+	}
+	return dst
+}
+
 // AppendMsgHeader appends the header, flags and section kind of an OP_MSG
 // whose single body section (bodyLen bytes) the caller writes next.
 func AppendMsgHeader(dst []byte, requestID, responseTo int32, flags uint32, bodyLen int) []byte {

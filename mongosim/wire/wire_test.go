@@ -44,22 +44,11 @@ func TestMsgRoundTrip(t *testing.T) {
 
 func TestMsgSequencesAndChecksum(t *testing.T) {
 	body := doc(t, "insert", "c", "$db", "d")
-	var m []byte
-	m = appendHeader(m, 1, 0, OpMsg)
-	m = binary.LittleEndian.AppendUint32(m, FlagChecksumPresent)
-	m = append(m, 0)
-	m = append(m, body...)
-	m = append(m, 1)
-	start := len(m)
-	m = binary.LittleEndian.AppendUint32(m, 0)
-	m = append(m, "documents\x00"...)
 	d1, d2 := doc(t, "_id", int32(1)), doc(t, "_id", int32(2))
-	m = append(m, d1...)
-	m = append(m, d2...)
-	binary.LittleEndian.PutUint32(m[start:], uint32(len(m)-start))
-	m = binary.LittleEndian.AppendUint32(m, 0)
-	binary.LittleEndian.PutUint32(m, uint32(len(m)))
-	binary.LittleEndian.PutUint32(m[len(m)-4:], Checksum(m[:len(m)-4]))
+	m := AppendMsgSequence([]byte("prefix"), 1, FlagChecksumPresent, body, "documents", d1, d2)[len("prefix"):]
+	if got := binary.LittleEndian.Uint32(m); int(got) != len(m) {
+		t.Fatalf("message length field %d, message %d bytes", got, len(m))
+	}
 
 	_, rest, err := ReadMessage(bytes.NewReader(m), nil)
 	if err != nil {
