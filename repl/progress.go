@@ -121,9 +121,9 @@ func (r *Replicator) Stats() Stats {
 	return st
 }
 
-// Applied returns the applied watermark's source time.
+// Applied returns the latest source time up to which everything is applied.
 func (r *Replicator) Applied() bson.Timestamp {
-	return r.wm.position().Time
+	return r.wm.completeTime()
 }
 
 // WaitApplied blocks until everything the source did up to t is applied.

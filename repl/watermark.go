@@ -18,7 +18,11 @@ type watermark struct {
 	base    uint64 // sequence number of pending[0]
 	pending []*mark
 	low     Position // latest safe position of the applied prefix
-	applied int64
+	// lowComplete: low is an empty batch's resume token, so every event
+	// at low.Time is applied; at an event (or the start) more events of
+	// that cluster time may follow.
+	lowComplete bool
+	applied     int64
 	// moves counts changes of low; savedMoves is the count a persisted
 	// checkpoint reflects.
 	moves, savedMoves uint64
@@ -43,6 +47,7 @@ func (w *watermark) reset(pos Position) {
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	w.low, w.applied, w.pending, w.base, w.next, w.moves, w.savedMoves = pos, pos.Applied, nil, 0, 0, 0, 0
+	w.lowComplete = false
 }
 
 // add registers a new position and returns its sequence number.
@@ -89,6 +94,7 @@ func (w *watermark) advanceLocked() {
 		// position, so a restart replays the whole transaction.
 		if m.safe {
 			w.low = Position{Token: m.token, Time: m.time}
+			w.lowComplete = !m.event
 			w.moves++
 		}
 		n++
@@ -106,6 +112,24 @@ func (w *watermark) position() Position {
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	return w.low
+}
+
+// completeTime returns the latest cluster time up to which every event is
+// applied: low's time when low is an empty batch's token, else the moment
+// before it (several events may share one cluster time: a transaction's
+// oplog entry, batched deletes, any writes since MongoDB 8.0).
+func (w *watermark) completeTime() bson.Timestamp {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	t := w.low.Time
+	switch {
+	case w.lowComplete || t.IsZero():
+		return t
+	case t.I > 0:
+		return bson.Timestamp{T: t.T, I: t.I - 1}
+	default:
+		return bson.Timestamp{T: t.T - 1, I: ^uint32(0)}
+	}
 }
 
 // unsaved returns the current watermark, its version, and whether it moved
