@@ -231,11 +231,7 @@ func TestChangeStreamEveryEventKind(t *testing.T) {
 	runCmd(t, db, d("create", "x"))
 	ux := uuidOf(t, db, "x")
 
-	sess, err := suite.client.StartSession()
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer sess.EndSession(ctx)
+	sess := startSession(t)
 	if _, err := sess.WithTransaction(ctx, func(ctx context.Context) (any, error) {
 		if _, err := db.Collection("x").InsertOne(ctx, d("_id", 1)); err != nil {
 			return nil, err
@@ -245,11 +241,7 @@ func TestChangeStreamEveryEventKind(t *testing.T) {
 		t.Fatal(err)
 	}
 	lsid := sess.ID()
-	aborted, err := suite.client.StartSession()
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer aborted.EndSession(ctx)
+	aborted := startSession(t)
 	if err := aborted.StartTransaction(); err != nil {
 		t.Fatal(err)
 	}

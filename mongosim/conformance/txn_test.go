@@ -32,15 +32,7 @@ func TestTxnCommitIsAtomicAndReadsOwnWrites(t *testing.T) {
 	a, b := db.Collection("a"), db.Collection("b")
 	insertDocs(t, a, d("_id", 0, "n", 0))
 	insertDocs(t, b, d("_id", 0))
-	sess, err := suite.client.StartSession()
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer sess.EndSession(context.Background())
-	if err := sess.StartTransaction(); err != nil {
-		t.Fatal(err)
-	}
-	sctx := mongo.NewSessionContext(ctxT(t), sess)
+	sess, sctx := startTxn(t)
 	if _, err := a.InsertOne(sctx, d("_id", 1, "n", 1)); err != nil {
 		t.Fatal(err)
 	}
@@ -97,15 +89,7 @@ func TestTxnAbortLeavesNothing(t *testing.T) {
 	coll := db.Collection("c")
 	insertDocs(t, coll, d("_id", 0))
 	cs := watchColl(t, coll, nil)
-	sess, err := suite.client.StartSession()
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer sess.EndSession(context.Background())
-	if err := sess.StartTransaction(); err != nil {
-		t.Fatal(err)
-	}
-	sctx := mongo.NewSessionContext(ctxT(t), sess)
+	sess, sctx := startTxn(t)
 	if _, err := coll.InsertOne(sctx, d("_id", 1)); err != nil {
 		t.Fatal(err)
 	}
@@ -127,11 +111,7 @@ func TestTxnEventsShareClusterTime(t *testing.T) {
 	insertDocs(t, a, d("_id", 0))
 	insertDocs(t, b, d("_id", 0))
 	cs := watchDB(t, db, nil)
-	sess, err := suite.client.StartSession()
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer sess.EndSession(context.Background())
+	sess := startSession(t)
 	if _, err := sess.WithTransaction(ctxT(t), func(ctx context.Context) (any, error) {
 		for _, op := range []func() error{
 			func() error { _, err := a.InsertOne(ctx, d("_id", 1)); return err },
@@ -287,19 +267,11 @@ func TestTxnWriteErrorAbortsTransaction(t *testing.T) {
 	db := newDB(t)
 	coll := db.Collection("c")
 	insertDocs(t, coll, d("_id", 1))
-	sess, err := suite.client.StartSession()
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer sess.EndSession(context.Background())
-	if err := sess.StartTransaction(); err != nil {
-		t.Fatal(err)
-	}
-	sctx := mongo.NewSessionContext(ctxT(t), sess)
+	sess, sctx := startTxn(t)
 	if _, err := coll.InsertOne(sctx, d("_id", 2)); err != nil {
 		t.Fatal(err)
 	}
-	_, err = coll.InsertOne(sctx, d("_id", 1))
+	_, err := coll.InsertOne(sctx, d("_id", 1))
 	if !mongo.IsDuplicateKeyError(err) {
 		t.Fatalf("duplicate in a transaction: %v", err)
 	}
@@ -318,16 +290,8 @@ func TestTxnConflictingTransactions(t *testing.T) {
 	db := newDB(t)
 	coll := db.Collection("c")
 	insertDocs(t, coll, d("_id", 1, "n", 0))
-	s1, err := suite.client.StartSession()
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer s1.EndSession(context.Background())
-	s2, err := suite.client.StartSession()
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer s2.EndSession(context.Background())
+	s1 := startSession(t)
+	s2 := startSession(t)
 	_ = s1.StartTransaction()
 	_ = s2.StartTransaction()
 	c1, c2 := mongo.NewSessionContext(ctxT(t), s1), mongo.NewSessionContext(ctxT(t), s2)
@@ -442,4 +406,27 @@ func TestRetryableWritesThroughDriver(t *testing.T) {
 	if n := countDocs(t, coll, d("x", 1)); n != 2 {
 		t.Fatalf("%d documents updated", n)
 	}
+}
+
+// startSession starts a session on the suite's client, ended when the test
+// ends.
+func startSession(t *testing.T) *mongo.Session {
+	t.Helper()
+	sess, err := suite.client.StartSession()
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { sess.EndSession(context.Background()) })
+	return sess
+}
+
+// startTxn starts a session and a transaction in it; operations run with
+// the returned context belong to the transaction.
+func startTxn(t *testing.T) (*mongo.Session, context.Context) {
+	t.Helper()
+	sess := startSession(t)
+	if err := sess.StartTransaction(); err != nil {
+		t.Fatal(err)
+	}
+	return sess, mongo.NewSessionContext(ctxT(t), sess)
 }
