@@ -96,3 +96,31 @@ func TestReviewRestartReplaysUpdatesOverLaterState(t *testing.T) {
 	mustExec(t, err)
 	e.finalizeAndVerify(t, eng)
 }
+
+// TestReviewRestartReplaysARenameOverARecreatedSource: a collection is
+// rotated — renamed away, then created again under its old name and
+// written — and mlink dies before checkpointing any of it. The restart
+// replays the rename while the target already holds the new collection
+// under the old name: renaming that would put the new documents under the
+// destination name and lose the renamed collection's documents.
+func TestReviewRestartReplaysARenameOverARecreatedSource(t *testing.T) {
+	e := NewEnv(t)
+	ctx := context.Background()
+	logs := e.SrcColl("app", "logs")
+	_, err := logs.InsertMany(ctx, []any{bson.D{{Key: "_id", Value: 1}, {Key: "v", Value: "old"}}, bson.D{{Key: "_id", Value: 2}, {Key: "v", Value: "old"}}})
+	mustExec(t, err)
+	_, err = e.SrcColl("app", "other").InsertOne(ctx, bson.D{{Key: "_id", Value: 1}})
+	mustExec(t, err)
+	eng := e.startEngineWith(t, func(c *engine.Config) { c.Repl.CheckpointInterval = time.Hour })
+	mustExec(t, eng.Start(ctx, mlink.StartRequest{IncludeNamespaces: e.Include()}))
+	waitStatus(t, eng, "initial sync", time.Minute, initialSyncDone)
+	e.runAdmin(t, bson.D{{Key: "renameCollection", Value: e.NS("app", "logs")}, {Key: "to", Value: e.NS("app", "logs_old")}})
+	_, err = logs.InsertOne(ctx, bson.D{{Key: "_id", Value: 3}, {Key: "v", Value: "new"}})
+	mustExec(t, err)
+	e.waitTargetDoc(t, "app", "logs", 3, "the new collection's document", func(bson.Raw) bool { return true })
+	e.crash(eng)
+
+	eng = e.startEngineWith(t, nil)
+	t.Cleanup(func() { _ = eng.Close(context.Background()) })
+	e.finalizeAndVerify(t, eng)
+}
