@@ -34,7 +34,10 @@ func (r *Replicator) applyDDL(ctx context.Context, e *mlink.Event) error {
 	case mlink.OpDropDatabase:
 		err = r.dropDatabase(ctx, e.NS.DB)
 	case mlink.OpRename:
-		if r.inCatchUp(e) {
+		// Replayed over a later state (catch-up, or after a restart), the
+		// target's collection under the old name may be a newer one
+		// created since: copy the destination afresh instead.
+		if r.inCatchUp(e) || r.replaying(e) {
 			err = r.recopyRenamed(ctx, e)
 		} else {
 			err = r.rename(ctx, e)

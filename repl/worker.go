@@ -161,13 +161,20 @@ func (r *Replicator) tolerant(e *mlink.Event) bool {
 	if r.inCatchUp(e) {
 		return true
 	}
-	if v := r.replayUntil.Load(); v != 0 && !e.ClusterTime.After(bson.Timestamp{T: uint32(v >> 32), I: uint32(v)}) {
+	if r.replaying(e) {
 		return true
 	}
 	r.copiedMu.Lock()
 	t, ok := r.copiedUntil[e.NS]
 	r.copiedMu.Unlock()
 	return ok && !e.ClusterTime.After(t)
+}
+
+// replaying reports whether e is no newer than this run's start: workers of
+// an earlier run may have applied it and later events already.
+func (r *Replicator) replaying(e *mlink.Event) bool {
+	v := r.replayUntil.Load()
+	return v != 0 && !e.ClusterTime.After(bson.Timestamp{T: uint32(v >> 32), I: uint32(v)})
 }
 
 // ApplyError is an event the target refused outside catch-up.
