@@ -81,16 +81,8 @@ func (s *Store) CollMod(db, name string, cmd bsoncore.Document) (*CollModResult,
 			if err := notView(k); err != nil {
 				return nil, err
 			}
-			if v.Type != bsoncore.TypeString {
-				return nil, mongoerr.WrongType("collMod."+k, typeName(v.Type), "string")
-			}
-			if err := checkValidationEnum(k, v.StringValue()); err != nil {
+			if err := o.setValidation("collMod", k, v); err != nil {
 				return nil, err
-			}
-			if k == "validationLevel" {
-				o.validationLevel = v.StringValue()
-			} else {
-				o.validationAction = v.StringValue()
 			}
 		case "changeStreamPreAndPostImages":
 			if err := notView(k); err != nil {

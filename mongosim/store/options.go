@@ -129,16 +129,8 @@ func parseCreateOptions(opts bsoncore.Document) (*collOptions, error) {
 				o.validator = v.Document()
 			}
 		case "validationLevel", "validationAction":
-			if v.Type != bsoncore.TypeString {
-				return nil, idlType(k, v, expectString)
-			}
-			if err := checkValidationEnum(k, v.StringValue()); err != nil {
+			if err := o.setValidation("create", k, v); err != nil {
 				return nil, err
-			}
-			if k == "validationLevel" {
-				o.validationLevel = v.StringValue()
-			} else {
-				o.validationAction = v.StringValue()
 			}
 		case "collation":
 			if v.Type != bsoncore.TypeEmbeddedDocument {
@@ -235,13 +227,21 @@ func parseCreateOptions(opts bsoncore.Document) (*collOptions, error) {
 	return o, nil
 }
 
-func checkValidationEnum(field, s string) error {
+// setValidation sets validationLevel or validationAction (field) from v,
+// as create and collMod (cmd) parse them: a string of the enumeration.
+func (o *collOptions) setValidation(cmd, field string, v bsoncore.Value) error {
+	if v.Type != bsoncore.TypeString {
+		return mongoerr.WrongType(cmd+"."+field, typeName(v.Type), "string")
+	}
+	s := v.StringValue()
 	ok := false
 	switch field {
 	case "validationLevel":
 		ok = s == "off" || s == "strict" || s == "moderate"
+		o.validationLevel = s
 	case "validationAction":
 		ok = s == "error" || s == "warn" || s == "errorAndLog"
+		o.validationAction = s
 	}
 	if !ok {
 		return mongoerr.New(mongoerr.BadValue, "Enumeration value '%s' for field '%s' is not a valid value.", s, field)
