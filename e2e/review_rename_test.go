@@ -2,10 +2,12 @@ package e2e
 
 import (
 	"context"
+	"fmt"
 	"testing"
 	"time"
 
 	"go.mongodb.org/mongo-driver/v2/bson"
+	"go.mongodb.org/mongo-driver/v2/mongo/options"
 
 	"github.com/mlink-dev/mlink"
 )
@@ -78,4 +80,66 @@ func TestReviewUpdatesReplayedOverARenameCopy(t *testing.T) {
 	if doc.A != 5 {
 		t.Fatalf("target a = %d, want 5", doc.A)
 	}
+}
+
+// TestReviewRenameOverACollectionForgetsItsDeferredIndexes: a collection
+// is renamed over another (dropTarget) whose unique index the sync holds
+// back until finalize. The dropped collection's deferred unique must not
+// be applied at finalize to the renamed collection's index of the same
+// name, which is not unique on the source (and has duplicates).
+func TestReviewRenameOverACollectionForgetsItsDeferredIndexes(t *testing.T) {
+	for _, into := range []string{"replicated", "from outside the filter"} {
+		t.Run(into, func(t *testing.T) {
+			e := NewEnv(t)
+			ctx := context.Background()
+			b, a := e.SrcColl("app", "b"), e.SrcColl("app", "a")
+			_, err := b.Indexes().CreateOne(ctx, mongoIndex{Keys: bson.D{{Key: "u", Value: 1}}, Options: options.Index().SetName("u_1").SetUnique(true)})
+			mustExec(t, err)
+			_, err = b.InsertMany(ctx, []any{bson.D{{Key: "_id", Value: 1}, {Key: "u", Value: 1}}, bson.D{{Key: "_id", Value: 2}, {Key: "u", Value: 2}}})
+			mustExec(t, err)
+			_, err = a.Indexes().CreateOne(ctx, mongoIndex{Keys: bson.D{{Key: "u", Value: 1}}, Options: options.Index().SetName("u_1")})
+			mustExec(t, err)
+			_, err = a.InsertMany(ctx, []any{bson.D{{Key: "_id", Value: 1}, {Key: "u", Value: 7}}, bson.D{{Key: "_id", Value: 2}, {Key: "u", Value: 7}}})
+			mustExec(t, err)
+			req := mlink.StartRequest{IncludeNamespaces: e.Include()}
+			if into != "replicated" {
+				req.ExcludeNamespaces = []string{e.NS("app", "a")}
+			}
+			eng := e.newEngine(t, nil)
+			mustExec(t, eng.Start(ctx, req))
+			waitStatus(t, eng, "initial sync", time.Minute, initialSyncDone)
+			renamedAt := e.runAdminAt(t, bson.D{{Key: "renameCollection", Value: e.NS("app", "a")}, {Key: "to", Value: e.NS("app", "b")}, {Key: "dropTarget", Value: true}})
+			// Applied by replication as it runs (finalize restarts it, and a
+			// restarted run handles a rename it replays differently).
+			waitStatus(t, eng, "the rename applied", 30*time.Second, func(st mlink.Status) bool {
+				return st.Replication != nil && !parseTimestamp(t, st.Replication.AppliedTime).Before(renamedAt)
+			})
+			e.finalizeAndVerify(t, eng)
+		})
+	}
+}
+
+// runAdminAt runs an admin command on the source and returns its
+// operation time.
+func (e *Env) runAdminAt(t *testing.T, cmd bson.D) bson.Timestamp {
+	t.Helper()
+	ctx := context.Background()
+	sess, err := e.Src.StartSession()
+	mustExec(t, err)
+	defer sess.EndSession(ctx)
+	mustExec(t, e.Src.Database("admin").RunCommand(contextWithSession(ctx, sess), cmd).Err())
+	return *sess.OperationTime()
+}
+
+// parseTimestamp reads a status "<seconds>.<increment>" time ("" is zero).
+func parseTimestamp(t *testing.T, s string) bson.Timestamp {
+	t.Helper()
+	if s == "" {
+		return bson.Timestamp{}
+	}
+	var ts bson.Timestamp
+	if _, err := fmt.Sscanf(s, "%d.%d", &ts.T, &ts.I); err != nil {
+		t.Fatalf("status time %q: %v", s, err)
+	}
+	return ts
 }
