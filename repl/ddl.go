@@ -150,6 +150,11 @@ func (r *Replicator) rename(ctx context.Context, e *mlink.Event) error {
 	if err != nil {
 		return err
 	}
+	// The collection the rename dropped (dropTarget) takes its deferred
+	// properties with it.
+	if err := r.forgetDeferred(ctx, e.To); err != nil {
+		return err
+	}
 	return r.moveDeferred(ctx, e.NS, e.To)
 }
 
@@ -184,6 +189,11 @@ func (r *Replicator) recopyRenamed(ctx context.Context, e *mlink.Event) error {
 // the stream has not delivered yet: up to the source time after the copy,
 // their apply errors are tolerated as during catch-up (see tolerant).
 func (r *Replicator) copyCollection(ctx context.Context, ns mlink.Namespace) error {
+	// The copy replaces what the target holds under ns, deferred
+	// properties included (it records its own).
+	if err := r.forgetDeferred(ctx, ns); err != nil {
+		return err
+	}
 	if err := r.opts.CopyCollection(ctx, ns); err != nil {
 		return err
 	}
