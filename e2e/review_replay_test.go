@@ -2,6 +2,7 @@ package e2e
 
 import (
 	"context"
+	"strings"
 	"testing"
 	"time"
 
@@ -123,4 +124,36 @@ func TestReviewRestartReplaysARenameOverARecreatedSource(t *testing.T) {
 	eng = e.startEngineWith(t, nil)
 	t.Cleanup(func() { _ = eng.Close(context.Background()) })
 	e.finalizeAndVerify(t, eng)
+}
+
+// TestReviewResumeDoesNotHideErrorsOfNewEvents: an event made while the
+// sync is paused was never applied before, so replaying it is no excuse: if
+// the target cannot take it (here the target was changed behind mlink's
+// back), the resumed sync fails as it would while running, rather than
+// skipping the write silently.
+func TestReviewResumeDoesNotHideErrorsOfNewEvents(t *testing.T) {
+	e := NewEnv(t)
+	ctx := context.Background()
+	c := e.SrcColl("app", "c")
+	_, err := c.InsertOne(ctx, bson.D{{Key: "_id", Value: 1}, {Key: "a", Value: bson.D{{Key: "b", Value: 0}}}})
+	mustExec(t, err)
+	eng := e.newEngine(t, nil)
+	mustExec(t, eng.Start(ctx, mlink.StartRequest{IncludeNamespaces: e.Include()}))
+	waitStatus(t, eng, "initial sync", time.Minute, initialSyncDone)
+	// Something applied after the clone, then the pause.
+	_, err = c.InsertOne(ctx, bson.D{{Key: "_id", Value: 2}})
+	mustExec(t, err)
+	e.waitTargetDoc(t, "app", "c", 2, "replicated", func(bson.Raw) bool { return true })
+	mustExec(t, eng.Pause(ctx))
+	_, err = e.DstColl("app", "c").UpdateOne(ctx, bson.D{{Key: "_id", Value: 1}}, bson.D{{Key: "$set", Value: bson.D{{Key: "a", Value: 5}}}})
+	mustExec(t, err)
+	_, err = c.UpdateOne(ctx, bson.D{{Key: "_id", Value: 1}}, bson.D{{Key: "$set", Value: bson.D{{Key: "a.b", Value: 1}}}})
+	mustExec(t, err)
+	mustExec(t, eng.Resume(ctx, mlink.ResumeRequest{}))
+	st := waitFor(t, eng, "the apply error", 30*time.Second, func(st mlink.Status) bool {
+		return st.State == mlink.StateFailed || (st.Replication != nil && st.Replication.EventsSkipped > 0)
+	})
+	if st.State != mlink.StateFailed || !strings.Contains(st.Error, "Cannot create field") {
+		t.Fatalf("the update the target refused was skipped (state %s, %d events skipped, error %q)", st.State, st.Replication.EventsSkipped, st.Error)
+	}
 }
