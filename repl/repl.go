@@ -32,7 +32,9 @@ type Replicator struct {
 	byKind                 map[string]int64
 	sourceTime             atomic.Uint64 // latest known source cluster time (T<<32|I)
 	catchUpSkipped         atomic.Int64
-	replayUntil            atomic.Uint64 // source time at Run's start (T<<32|I), see Run
+	replayUntil            atomic.Uint64 // see Run (T<<32|I)
+	dispatched             atomic.Uint64 // latest event time handed to apply (T<<32|I)
+	ran                    atomic.Bool   // a Run of this Replicator has set replayUntil from the source
 	copiedMu               sync.Mutex
 	copiedUntil            map[mlink.Namespace]bson.Timestamp // see copyCollection
 	rate                   rateMeter
@@ -80,16 +82,23 @@ func (r *Replicator) Run(ctx context.Context, start Start) error {
 	}
 	r.wm.reset(pos)
 	r.noteSourceTime(pos.Time)
-	// Workers run ahead of the saved position, so events after it up to
-	// now may already be on the target (applied before a crash or a pause):
+	// Workers run ahead of the saved position, so events after it may
+	// already be on the target (applied before a crash or a pause):
 	// replaying them meets a later state, and their errors are tolerated
-	// like catch-up's. Anything read before this run is majority-committed,
-	// so the majority time now bounds it.
-	now, err := r.src.ClusterTime(ctx, "admin")
-	if err != nil {
-		return fmt.Errorf("read the source time before replaying: %w", err)
+	// like catch-up's, up to replayUntil. This Replicator's earlier runs
+	// applied no more than they dispatched. Before its first run, another
+	// process may have applied anything read so far: everything read is
+	// majority-committed, so the majority time now bounds it.
+	if r.ran.Load() {
+		storeMaxTime(&r.replayUntil, unpackTime(r.dispatched.Load()))
+	} else {
+		now, err := r.src.ClusterTime(ctx, "admin")
+		if err != nil {
+			return fmt.Errorf("read the source time before replaying: %w", err)
+		}
+		storeMaxTime(&r.replayUntil, now)
+		r.ran.Store(true)
 	}
-	r.replayUntil.Store(uint64(now.T)<<32 | uint64(now.I))
 	stream, err := r.src.Watch(ctx, matchStage(o.Filter), wo)
 	if err != nil {
 		return r.classify(err)
@@ -189,6 +198,7 @@ func (r *Replicator) dispatch(ctx context.Context, events <-chan *mlink.Event, q
 		}
 		batch := txn
 		txn = nil
+		storeMaxTime(&r.dispatched, batch[len(batch)-1].ClusterTime)
 		last, err := r.applyTxn(ctx, batch, stop)
 		prevSeq = last // marked safe once the transaction has ended
 		return err
@@ -233,6 +243,7 @@ func (r *Replicator) dispatch(ctx context.Context, events <-chan *mlink.Event, q
 			}
 			seq := r.wm.add(e.Token, e.ClusterTime, !e.InTxn(), true)
 			w := r.route(e)
+			storeMaxTime(&r.dispatched, e.ClusterTime)
 			select {
 			case queues[w] <- item{seq: seq, ns: e.NS, ops: ops, e: e, sz: len(e.Raw)}:
 			case <-ctx.Done():
@@ -250,6 +261,7 @@ func (r *Replicator) dispatch(ctx context.Context, events <-chan *mlink.Event, q
 			if !r.wm.waitBefore(seq, stop) {
 				return ctx.Err()
 			}
+			storeMaxTime(&r.dispatched, e.ClusterTime)
 			if err := r.applyDDL(ctx, e); err != nil {
 				return err
 			}
@@ -263,6 +275,19 @@ func (r *Replicator) dispatch(ctx context.Context, events <-chan *mlink.Event, q
 	}
 	return ctx.Err()
 }
+
+// storeMaxTime raises a to t (packed T<<32|I) if t is later.
+func storeMaxTime(a *atomic.Uint64, t bson.Timestamp) {
+	v := uint64(t.T)<<32 | uint64(t.I)
+	for {
+		cur := a.Load()
+		if v <= cur || a.CompareAndSwap(cur, v) {
+			return
+		}
+	}
+}
+
+func unpackTime(v uint64) bson.Timestamp { return bson.Timestamp{T: uint32(v >> 32), I: uint32(v)} }
 
 // route picks the worker of a document: same namespace and key (by
 // MongoDB's key equality, see docIdentity), same worker.

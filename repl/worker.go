@@ -6,8 +6,6 @@ import (
 	"sort"
 	"time"
 
-	"go.mongodb.org/mongo-driver/v2/bson"
-
 	"github.com/mlink-dev/mlink"
 	"github.com/mlink-dev/mlink/mongo"
 )
@@ -153,9 +151,9 @@ func (r *Replicator) inCatchUp(e *mlink.Event) bool {
 
 // tolerant reports whether an apply error of e is expected rather than a
 // fault, because the target may already hold a later state of the
-// document: during catch-up (see inCatchUp); when e is no newer than this
-// run's start (a restart or resume replays what workers applied beyond the
-// saved position); or when e's collection was copied afresh after it (see
+// document: during catch-up (see inCatchUp); when an earlier run may have
+// applied it (a restart or resume replays what workers applied beyond the
+// saved position, see replaying); or when e's collection was copied afresh after it (see
 // copyCollection).
 func (r *Replicator) tolerant(e *mlink.Event) bool {
 	if r.inCatchUp(e) {
@@ -170,11 +168,11 @@ func (r *Replicator) tolerant(e *mlink.Event) bool {
 	return ok && !e.ClusterTime.After(t)
 }
 
-// replaying reports whether e is no newer than this run's start: workers of
-// an earlier run may have applied it and later events already.
+// replaying reports whether an earlier run may have applied e, and later
+// events, already (see Run).
 func (r *Replicator) replaying(e *mlink.Event) bool {
 	v := r.replayUntil.Load()
-	return v != 0 && !e.ClusterTime.After(bson.Timestamp{T: uint32(v >> 32), I: uint32(v)})
+	return v != 0 && !e.ClusterTime.After(unpackTime(v))
 }
 
 // ApplyError is an event the target refused outside catch-up.
