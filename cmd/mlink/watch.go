@@ -9,6 +9,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/vbauerster/cupwriter"
 	"github.com/vbauerster/mpb/v8"
 	"github.com/vbauerster/mpb/v8/decor"
 
@@ -91,11 +92,14 @@ func summaryLine(st mlink.Status) string {
 }
 
 // barView draws, top to bottom: a state line, the clone total, one bar
-// per collection and a replication line. It refreshes once per update, so
-// what is drawn is exactly the last status.
+// per collection and a replication line. Each update waits until its frame
+// is written, so every status is drawn and none is drawn with parts of the
+// next (mpb renders in its own goroutine).
 type barView struct {
-	p       *mpb.Progress
-	refresh chan any
+	p        *mpb.Progress
+	refresh  chan any
+	flushed  chan struct{}
+	shutdown chan any
 
 	mu     sync.Mutex
 	st     mlink.Status
@@ -117,8 +121,11 @@ const (
 
 // newBarView draws on out; width 0 means the terminal's width.
 func newBarView(out io.Writer, width int) *barView {
-	v := &barView{refresh: make(chan any), byNS: map[string]mlink.CollectionProgress{}, bars: map[string]*mpb.Bar{}, nsW: len("total")}
-	opts := []mpb.ContainerOption{mpb.WithOutput(out), mpb.WithManualRefresh(v.refresh)}
+	v := &barView{refresh: make(chan any), flushed: make(chan struct{}, 1), shutdown: make(chan any),
+		byNS: map[string]mlink.CollectionProgress{}, bars: map[string]*mpb.Bar{}, nsW: len("total")}
+	cw := flushSignal{ConsoleWriter: cupwriter.New(out, false), flushed: v.flushed}
+	opts := []mpb.ContainerOption{mpb.WithConsoleWriter(cw), mpb.WithManualRefresh(v.refresh),
+		mpb.WithShutdownNotifier(v.shutdown)}
 	if width > 0 {
 		opts = append(opts, mpb.WithWidth(width))
 	}
@@ -229,7 +236,32 @@ func (v *barView) update(st mlink.Status) {
 		v.repl = v.p.New(0, mpb.NopStyle(), mpb.BarPriority(prioRepl),
 			mpb.PrependDecorators(decor.Any(func(decor.Statistics) string { return v.replText() })))
 	}
+	v.draw()
+}
+
+// draw asks mpb for a frame and waits until it is written (or mpb stopped
+// on a render error, which it reports through Wait).
+func (v *barView) draw() {
 	v.refresh <- time.Now()
+	select {
+	case <-v.flushed:
+	case <-v.shutdown:
+	}
+}
+
+// flushSignal is mpb's console writer that tells when a frame is written.
+type flushSignal struct {
+	mpb.ConsoleWriter
+	flushed chan struct{}
+}
+
+func (w flushSignal) Flush(lines int) error {
+	err := w.ConsoleWriter.Flush(lines)
+	select {
+	case w.flushed <- struct{}{}:
+	default: // the final render on Wait is not waited for
+	}
+	return err
 }
 
 // setProgress shows copied of estimated; estimates can be low, so the
@@ -256,7 +288,7 @@ func (v *barView) close() {
 	}
 	v.closed = true
 	v.mu.Unlock()
-	v.refresh <- time.Now()
+	v.draw()
 	for _, b := range v.allBars() {
 		b.Abort(false)
 	}
