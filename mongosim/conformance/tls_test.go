@@ -3,12 +3,15 @@ package conformance
 import (
 	"context"
 	"crypto/tls"
+	"fmt"
 	"net"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
 	"go.mongodb.org/mongo-driver/v2/bson"
+	"go.mongodb.org/mongo-driver/v2/event"
 	"go.mongodb.org/mongo-driver/v2/mongo"
 	"go.mongodb.org/mongo-driver/v2/mongo/options"
 
@@ -27,17 +30,32 @@ func skipOnReal(t *testing.T) {
 	}
 }
 
-// pingURI connects to uri and pings; it returns the ping's error.
+// pingURI connects to uri and pings; it returns the ping's error followed
+// by every failed heartbeat's: a server selection error names only the
+// latest check, which can be one cut short by the deadline.
 func pingURI(t *testing.T, uri string) error {
 	t.Helper()
-	c, err := mongo.Connect(options.Client().ApplyURI(uri).SetServerSelectionTimeout(time.Second).SetHeartbeatInterval(simtest.HeartbeatInterval))
+	var mu sync.Mutex
+	var failures []string
+	monitor := &event.ServerMonitor{ServerHeartbeatFailed: func(e *event.ServerHeartbeatFailedEvent) {
+		mu.Lock()
+		defer mu.Unlock()
+		failures = append(failures, e.Failure.Error())
+	}}
+	c, err := mongo.Connect(options.Client().ApplyURI(uri).SetServerSelectionTimeout(time.Second).
+		SetHeartbeatInterval(simtest.HeartbeatInterval).SetServerMonitor(monitor))
 	if err != nil {
 		return err
 	}
 	defer func() { _ = c.Disconnect(context.Background()) }()
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
-	return c.Ping(ctx, nil)
+	if err := c.Ping(ctx, nil); err != nil {
+		mu.Lock()
+		defer mu.Unlock()
+		return fmt.Errorf("%w; heartbeat failures: %s", err, strings.Join(failures, "; "))
+	}
+	return nil
 }
 
 func TestTLSServerCertificate(t *testing.T) {
