@@ -29,6 +29,9 @@ type Options struct {
 	FlushInterval time.Duration
 	// CheckpointInterval is how often the applied position is persisted.
 	CheckpointInterval time.Duration
+	// DrainTimeout bounds how long a stopping Run (pause, finalize,
+	// shutdown) waits for dispatched writes to finish.
+	DrainTimeout time.Duration
 	// TxnAtomic applies each source transaction as one target transaction.
 	TxnAtomic bool
 	// MaxAwait is how long an empty getMore waits on the source.
@@ -74,6 +77,9 @@ func (o Options) withDefaults() Options {
 	}
 	if o.CheckpointInterval <= 0 {
 		o.CheckpointInterval = 2 * time.Second
+	}
+	if o.DrainTimeout <= 0 {
+		o.DrainTimeout = 30 * time.Second
 	}
 	if o.MaxAwait <= 0 {
 		o.MaxAwait = time.Second

@@ -105,35 +105,66 @@ func (r *Replicator) Run(ctx context.Context, start Start) error {
 	}
 	defer stream.Close(context.WithoutCancel(ctx))
 
-	g, gctx := errgroup.WithContext(ctx)
+	// Applying outlives ctx: when ctx ends (pause, finalize, shutdown),
+	// reading stops and what was dispatched is applied, so the saved
+	// position is exactly what the target holds and the next run replays
+	// nothing. Replaying updates over a later state keeps values but not
+	// field order ($unset then $set of a field moves it to the end). A
+	// drain that takes longer than DrainTimeout (target unreachable) is cut
+	// short: the next run then replays from the low watermark.
+	applyCtx, abortApply := context.WithCancel(context.WithoutCancel(ctx))
+	defer abortApply()
+	drainTimer := time.AfterFunc(time.Hour, abortApply)
+	drainTimer.Stop()
+	startDrainTimer := context.AfterFunc(ctx, func() { drainTimer.Reset(o.DrainTimeout) })
+	defer func() {
+		startDrainTimer()
+		drainTimer.Stop()
+	}()
+	g, gctx := errgroup.WithContext(applyCtx)
+	readCtx, stopReading := context.WithCancel(gctx)
+	defer stopReading()
+	stopReadingOnCancel := context.AfterFunc(ctx, stopReading)
+	defer stopReadingOnCancel()
 	queues := make([]chan item, o.Workers)
 	for i := range queues {
 		queues[i] = make(chan item, 4*o.BatchDocs)
 	}
 	events := make(chan *mlink.Event, 4*o.BatchDocs)
 	stop := make(chan struct{})
-	g.Go(func() error { defer close(events); return r.readLoop(gctx, stream, events) })
+	g.Go(func() error {
+		defer close(events)
+		err := r.readLoop(readCtx, stream, events)
+		if ctx.Err() != nil && gctx.Err() == nil {
+			return nil // stopping: drain what was read
+		}
+		return err
+	})
 	g.Go(func() error {
 		defer func() {
 			for _, q := range queues {
 				close(q)
 			}
 		}()
-		return r.dispatch(gctx, events, queues, stop)
+		return r.dispatch(gctx, events, queues, stop, func() bool { return ctx.Err() != nil })
 	})
 	for _, q := range queues {
 		g.Go(func() error { return r.worker(gctx, q) })
 	}
-	g.Go(func() error { return r.checkpointLoop(gctx) })
-	g.Go(func() error { return r.sourceTimeLoop(gctx) })
+	g.Go(func() error { return r.checkpointLoop(readCtx) })
+	g.Go(func() error { return r.sourceTimeLoop(readCtx) })
 	go func() { <-gctx.Done(); close(stop); r.wm.wake() }()
 	err = g.Wait()
+	if errors.Is(err, context.Canceled) && ctx.Err() != nil && applyCtx.Err() != nil {
+		o.Logger.Warn("stopping: writes still in flight were abandoned after the drain timeout; the next run replays them",
+			"drainTimeout", o.DrainTimeout.String())
+	}
 	saveCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
 	defer cancel()
 	if serr := r.save(saveCtx); serr != nil && err == nil {
 		err = serr
 	}
-	if errors.Is(err, context.Canceled) && ctx.Err() != nil {
+	if ctx.Err() != nil && (err == nil || errors.Is(err, context.Canceled)) {
 		return ctx.Err()
 	}
 	return err
@@ -188,7 +219,10 @@ func (r *Replicator) readLoop(ctx context.Context, stream *mongo.ChangeStream, e
 
 // dispatch routes events in order: document events to the worker owning
 // the document, DDL and atomic transactions as barriers.
-func (r *Replicator) dispatch(ctx context.Context, events <-chan *mlink.Event, queues []chan item, stop <-chan struct{}) error {
+//
+// stopping reports a graceful stop: the stream was cut, so a buffered
+// atomic transaction may be incomplete and is left for the next run.
+func (r *Replicator) dispatch(ctx context.Context, events <-chan *mlink.Event, queues []chan item, stop <-chan struct{}, stopping func() bool) error {
 	var prev *mlink.Event
 	var prevSeq uint64
 	var txn []*mlink.Event
@@ -270,8 +304,10 @@ func (r *Replicator) dispatch(ctx context.Context, events <-chan *mlink.Event, q
 			prev, prevSeq = e, seq
 		}
 	}
-	if err := flushTxn(); err != nil {
-		return err
+	if !stopping() {
+		if err := flushTxn(); err != nil {
+			return err
+		}
 	}
 	return ctx.Err()
 }
