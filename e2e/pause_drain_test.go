@@ -7,8 +7,10 @@ import (
 	"time"
 
 	"go.mongodb.org/mongo-driver/v2/bson"
+	driver "go.mongodb.org/mongo-driver/v2/mongo"
 
 	"github.com/mlink-dev/mlink"
+	"github.com/mlink-dev/mlink/engine"
 )
 
 // TestPauseWhileAWriteIsSlowReplaysNothing: a pause (like finalize and a
@@ -43,15 +45,7 @@ func TestPauseWhileAWriteIsSlowReplaysNothing(t *testing.T) {
 	})
 	_, err = src.DeleteOne(ctx, bson.D{{Key: "_id", Value: "slow"}})
 	mustExec(t, err)
-	for i := 0; i < 20; i++ {
-		id := bson.D{{Key: "_id", Value: i}}
-		_, err = src.UpdateOne(ctx, id, bson.D{{Key: "$unset", Value: bson.D{{Key: "v", Value: ""}}}, {Key: "$set", Value: bson.D{{Key: "sub", Value: 1}}}})
-		mustExec(t, err)
-		_, err = src.UpdateOne(ctx, id, bson.D{{Key: "$set", Value: bson.D{{Key: "v", Value: 2}}}})
-		mustExec(t, err)
-		_, err = src.UpdateOne(ctx, id, bson.D{{Key: "$set", Value: bson.D{{Key: "log", Value: 3}}}})
-		mustExec(t, err)
-	}
+	reSetFields(t, src)
 	// Wait until most documents (those not on the held worker) are done.
 	dst := e.DstColl("app", "c")
 	deadline := time.Now().Add(4 * time.Second)
@@ -72,11 +66,72 @@ func TestPauseWhileAWriteIsSlowReplaysNothing(t *testing.T) {
 	mustExec(t, eng.Pause(ctx))
 	mustExec(t, eng.Resume(ctx, mlink.ResumeRequest{}))
 	e.finalizeAndVerify(t, eng)
+	assertReSet(t, dst)
+}
+
+// reSetFields gives documents 0..19 a field order only an exact replay
+// keeps: v removed, re-added, then log added after it.
+func reSetFields(t *testing.T, src *driver.Collection) {
+	t.Helper()
+	ctx := context.Background()
 	for i := 0; i < 20; i++ {
-		raw, err := dst.FindOne(ctx, bson.D{{Key: "_id", Value: i}}).Raw()
+		id := bson.D{{Key: "_id", Value: i}}
+		_, err := src.UpdateOne(ctx, id, bson.D{{Key: "$unset", Value: bson.D{{Key: "v", Value: ""}}}, {Key: "$set", Value: bson.D{{Key: "sub", Value: 1}}}})
+		mustExec(t, err)
+		_, err = src.UpdateOne(ctx, id, bson.D{{Key: "$set", Value: bson.D{{Key: "v", Value: 2}}}})
+		mustExec(t, err)
+		_, err = src.UpdateOne(ctx, id, bson.D{{Key: "$set", Value: bson.D{{Key: "log", Value: 3}}}})
+		mustExec(t, err)
+	}
+}
+
+// assertReSet checks documents 0..19 on the target byte for byte.
+func assertReSet(t *testing.T, dst *driver.Collection) {
+	t.Helper()
+	for i := 0; i < 20; i++ {
+		raw, err := dst.FindOne(context.Background(), bson.D{{Key: "_id", Value: i}}).Raw()
 		mustExec(t, err)
 		if want := fmt.Sprintf(`{"_id": {"$numberInt":"%d"},"x": {"$numberInt":"1"},"sub": {"$numberInt":"1"},"v": {"$numberInt":"2"},"log": {"$numberInt":"3"}}`, i); raw.String() != want {
 			t.Fatalf("target document %d is %s, want %s", i, raw, want)
 		}
 	}
+}
+
+// TestCrashReplayKeepsFieldOrder: after a crash the restart replays
+// everything since the last checkpoint over the target's later state. The
+// replayed updates must leave the documents byte for byte as the source
+// has them, field order included.
+func TestCrashReplayKeepsFieldOrder(t *testing.T) {
+	e := NewEnv(t)
+	ctx := context.Background()
+	src := e.SrcColl("app", "c")
+	var docs []any
+	for i := 0; i < 20; i++ {
+		docs = append(docs, bson.D{{Key: "_id", Value: i}, {Key: "v", Value: 1}, {Key: "x", Value: 1}})
+	}
+	_, err := src.InsertMany(ctx, docs)
+	mustExec(t, err)
+	// No checkpoint of the position after the initial sync: the restart
+	// replays every update below.
+	eng := e.newEngine(t, func(c *engine.Config) {
+		recoveryConfig(c)
+		c.Repl.CheckpointInterval = time.Hour
+	})
+	mustExec(t, eng.Start(ctx, mlink.StartRequest{IncludeNamespaces: e.Include()}))
+	waitStatus(t, eng, "initial sync", time.Minute, initialSyncDone)
+	reSetFields(t, src)
+	dst := e.DstColl("app", "c")
+	for {
+		n, err := dst.CountDocuments(ctx, bson.D{{Key: "log", Value: 3}})
+		mustExec(t, err)
+		if n == 20 {
+			break
+		}
+		time.Sleep(10 * time.Millisecond) // polling the target
+	}
+	e.crash(eng)
+	eng = e.restartEngine(t)
+	t.Cleanup(func() { _ = eng.Close(context.Background()) })
+	e.finalizeAndVerify(t, eng)
+	assertReSet(t, dst)
 }
