@@ -267,6 +267,10 @@ func (s *Server) callHandler(ctx context.Context, req *request, cmd *command) (b
 	case lockRead:
 		s.mu.RLock()
 		defer s.mu.RUnlock()
+		// What the command reads is as of now (no write can run until
+		// it ends): its operationTime, as mongod's is the time of the
+		// snapshot a read used.
+		req.opTime = s.clock.now()
 	case lockWrite:
 		s.mu.Lock()
 		defer s.mu.Unlock()

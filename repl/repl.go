@@ -37,6 +37,7 @@ type Replicator struct {
 	ran                    atomic.Bool   // a Run of this Replicator has set replayUntil from the source
 	copiedMu               sync.Mutex
 	copiedUntil            map[mlink.Namespace]bson.Timestamp // see copyCollection
+	refetch                refetched                          // see resolveReplays
 	rate                   rateMeter
 	lastSave               atomic.Int64 // unix nanos of the last persisted checkpoint
 	saved                  atomic.Pointer[Position]
@@ -295,6 +296,7 @@ func (r *Replicator) dispatch(ctx context.Context, events <-chan *mlink.Event, q
 			if !r.wm.waitBefore(seq, stop) {
 				return ctx.Err()
 			}
+			r.refetch.clear()
 			storeMaxTime(&r.dispatched, e.ClusterTime)
 			if err := r.applyDDL(ctx, e); err != nil {
 				return err

@@ -9,7 +9,8 @@ import (
 
 // applyTxn applies one source transaction as one target transaction
 // (Options.TxnAtomic), after everything before it. During catch-up or a
-// replay (see tolerant) the events are applied one by one instead, so a
+// replay (see tolerant), or over a document read afresh from the source
+// (see resolveReplays), the events are applied one by one instead, so a
 // write the target already superseded can be skipped without aborting the
 // rest. It returns the sequence number of the last event: the caller marks
 // it safe once the transaction has ended (a DDL event of the transaction
@@ -30,7 +31,7 @@ func (r *Replicator) applyTxn(ctx context.Context, events []*mlink.Event, stop <
 		return last, ctx.Err()
 	}
 	for _, e := range events {
-		if r.tolerant(e) {
+		if r.tolerant(e) || r.superseded(e) {
 			return last, r.applyBatch(ctx, items)
 		}
 	}

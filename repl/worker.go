@@ -49,6 +49,9 @@ func (r *Replicator) worker(ctx context.Context, q <-chan item) error {
 // applyBatch writes a worker's batch: one ordered bulk per namespace, in
 // the order namespaces first appear.
 func (r *Replicator) applyBatch(ctx context.Context, batch []item) error {
+	if err := r.resolveReplays(ctx, batch); err != nil {
+		return err
+	}
 	var order []mlink.Namespace
 	groups := map[mlink.Namespace][]item{}
 	for _, it := range batch {
