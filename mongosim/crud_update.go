@@ -253,7 +253,7 @@ func (s *Server) upsertInsert(req *request, coll string, spec *updateSpec, bypas
 	if err != nil {
 		return nil, err
 	}
-	doc, err := update.FinalizeUpsert(out, func() [12]byte { return bson.NewObjectID() })
+	doc, err := update.FinalizeUpsert(out, func() [12]byte { return bson.NewObjectID() }, spec.upd.Kind() == update.Pipeline)
 	if err != nil {
 		return nil, err
 	}

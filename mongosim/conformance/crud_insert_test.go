@@ -138,6 +138,28 @@ func TestInsertDollarAndDottedFieldNames(t *testing.T) {
 	}
 }
 
+// A pipeline upsert may write $-prefixed names (the documented way to
+// store them with an update); a replacement may not (52).
+func TestUpsertDollarFieldNamesByPipeline(t *testing.T) {
+	db := newDB(t)
+	doc := bson.D{{Key: "_id", Value: 1}, {Key: "$price", Value: 5}, {Key: "n", Value: bson.D{{Key: "$x", Value: 1}}}}
+	runCmd(t, db, bson.D{{Key: "update", Value: "c"}, {Key: "updates", Value: bson.A{bson.D{
+		{Key: "q", Value: bson.D{{Key: "_id", Value: 1}}},
+		{Key: "u", Value: bson.A{bson.D{{Key: "$replaceWith", Value: bson.D{{Key: "$literal", Value: doc}}}}}},
+		{Key: "upsert", Value: true},
+	}}}})
+	docs := findAll(t, db.Collection("c"), bson.D{})
+	if len(docs) != 1 || !bytes.Equal(docs[0], mustMarshal(t, doc)) {
+		t.Fatalf("stored %v", docs)
+	}
+	r := runWrite(t, db, bson.D{{Key: "update", Value: "c"}, {Key: "updates", Value: bson.A{bson.D{
+		{Key: "q", Value: bson.D{{Key: "_id", Value: 2}}}, {Key: "u", Value: bson.D{{Key: "_id", Value: 2}, {Key: "$price", Value: 1}}}, {Key: "upsert", Value: true},
+	}}}})
+	if we := writeErrorsOf(t, r); len(we) != 1 || lookup(t, we[0], "code").Int32() != 52 {
+		t.Fatalf("replacement with a $-prefixed name: %s", r)
+	}
+}
+
 func TestInsertNestingLimit(t *testing.T) {
 	db := newDB(t)
 	var deep any = bson.D{{Key: "leaf", Value: 1}}

@@ -82,7 +82,7 @@ func TestUpsert(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		fin, err := FinalizeUpsert(out, newID)
+		fin, err := FinalizeUpsert(out, newID, false)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -138,12 +138,12 @@ func TestUpsert(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	_, err = FinalizeUpsert(out, newID)
+	_, err = FinalizeUpsert(out, newID, false)
 	assertErr(t, err, 52, "The dollar ($) prefixed field '$x' in '$x' is not allowed in the context of an update's replacement document. Consider using an aggregation pipeline with $replaceWith.")
 
 	u = compileT(t, `{"$set": {"_id": [1]}}`, Options{})
 	seed, _ = u.Seed(nil)
 	out, _, _ = u.Apply(seed, upsertCtx)
-	_, err = FinalizeUpsert(out, newID)
+	_, err = FinalizeUpsert(out, newID, false)
 	assertErr(t, err, 53, "The '_id' value cannot be of type array")
 }

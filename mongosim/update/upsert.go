@@ -88,9 +88,9 @@ func setAtPath(root *mval, parts []string, v bsoncore.Value) error {
 
 // FinalizeUpsert makes the applied upsert document insertable as mongod
 // does: _id moved to the front (or a new ObjectId from newID put there),
-// then the storage checks (_id type, top-level $-prefixed names) and the
-// 16 MiB limit.
-func FinalizeUpsert(doc bsoncore.Document, newID func() [12]byte) (bsoncore.Document, error) {
+// then the storage checks (_id type, top-level $-prefixed names unless
+// allowDollar: a pipeline's result may hold them) and the 16 MiB limit.
+func FinalizeUpsert(doc bsoncore.Document, newID func() [12]byte, allowDollar bool) (bsoncore.Document, error) {
 	elems, err := doc.Elements()
 	if err != nil {
 		return nil, mongoerr.New(mongoerr.InvalidBSON, "invalid upsert document: %v", err)
@@ -117,7 +117,7 @@ func FinalizeUpsert(doc bsoncore.Document, newID func() [12]byte) (bsoncore.Docu
 		b, _ = bsoncore.AppendDocumentEnd(b, idx)
 		doc = b
 	}
-	if err := validateStorage(doc, false); err != nil {
+	if err := validateStorage(doc, allowDollar); err != nil {
 		return nil, err
 	}
 	if len(doc) > maxUserDocSize {
