@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 
 	"go.mongodb.org/mongo-driver/v2/bson"
 	driver "go.mongodb.org/mongo-driver/v2/mongo"
@@ -57,6 +58,13 @@ func (c *Client) BulkWrite(ctx context.Context, ns mlink.Namespace, ops []WriteO
 	for i, op := range ops {
 		switch op.Kind {
 		case OpUpsert:
+			if hasDollarField(op.Doc) {
+				// A replacement cannot hold $-prefixed field names
+				// (MongoDB 5.0+ stores them); a pipeline can, as a literal.
+				pipe := bson.A{bson.D{{Key: "$replaceWith", Value: bson.D{{Key: "$literal", Value: op.Doc}}}}}
+				models[i] = driver.NewUpdateOneModel().SetFilter(op.Filter).SetUpdate(pipe).SetUpsert(true)
+				continue
+			}
 			models[i] = driver.NewReplaceOneModel().SetFilter(op.Filter).SetReplacement(op.Doc).SetUpsert(true)
 		case OpUpdate:
 			models[i] = driver.NewUpdateOneModel().SetFilter(op.Filter).SetUpdate(op.Update)
@@ -75,6 +83,26 @@ func (c *Client) BulkWrite(ctx context.Context, ns mlink.Namespace, ops []WriteO
 		return &BulkError{Index: we.Index, Code: we.Code, Err: fmt.Errorf("%s: apply to %s: %w", c.role, ns, err)}
 	}
 	return fmt.Errorf("%s: apply to %s: %w", c.role, ns, err)
+}
+
+// hasDollarField reports a field name starting with '$' anywhere in doc.
+func hasDollarField(doc bson.Raw) bool {
+	elems, err := doc.Elements()
+	if err != nil {
+		return false // the server reports the malformed document
+	}
+	for _, el := range elems {
+		if strings.HasPrefix(el.Key(), "$") {
+			return true
+		}
+		switch v := el.Value(); v.Type {
+		case bson.TypeEmbeddedDocument, bson.TypeArray:
+			if hasDollarField(v.Value) {
+				return true
+			}
+		}
+	}
+	return false
 }
 
 // InTransaction runs fn in one transaction on this client (retrying
