@@ -95,6 +95,7 @@ func (r *Replicator) resolveReplays(ctx context.Context, items []item) error {
 			continue
 		}
 		it.ops = []mongo.WriteOp{{Kind: mongo.OpUpsert, Filter: e.DocKey, Doc: doc}}
+		it.refetched = true
 		r.refetch.put(docRef{e.NS, docIdentity(e.DocKey)}, at)
 	}
 	return nil

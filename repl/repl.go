@@ -32,9 +32,12 @@ type Replicator struct {
 	byKind                 map[string]int64
 	sourceTime             atomic.Uint64 // latest known source cluster time (T<<32|I)
 	catchUpSkipped         atomic.Int64
-	replayUntil            atomic.Uint64 // see Run (T<<32|I)
-	dispatched             atomic.Uint64 // latest event time handed to apply (T<<32|I)
-	ran                    atomic.Bool   // a Run of this Replicator has set replayUntil from the source
+	replayUntil            atomic.Uint64            // see Run (T<<32|I)
+	dispatched             atomic.Uint64            // latest event time handed to apply (T<<32|I)
+	ran                    atomic.Bool              // a Run of this Replicator has set replayUntil from the source
+	drained                atomic.Bool              // the last Run applied everything it dispatched
+	failedToken            atomic.Pointer[bson.Raw] // the event whose apply error ended a Run: never tolerated
+	abortRun               atomic.Pointer[context.CancelFunc]
 	copiedMu               sync.Mutex
 	copiedUntil            map[mlink.Namespace]bson.Timestamp // see copyCollection
 	refetch                refetched                          // see resolveReplays
@@ -64,6 +67,9 @@ type item struct {
 	ops []mongo.WriteOp
 	e   *mlink.Event
 	sz  int
+	// refetched: ops write the document as read from the source (see
+	// resolveReplays), so a failure is never a superseded write.
+	refetched bool
 }
 
 // Run replicates until ctx ends or an error occurs. The applied position is
@@ -90,8 +96,12 @@ func (r *Replicator) Run(ctx context.Context, start Start) error {
 	// applied no more than they dispatched. Before its first run, another
 	// process may have applied anything read so far: everything read is
 	// majority-committed, so the majority time now bounds it.
+	// An earlier run that drained completely applied exactly up to its
+	// saved position: nothing to tolerate then.
 	if r.ran.Load() {
-		storeMaxTime(&r.replayUntil, unpackTime(r.dispatched.Load()))
+		if !r.drained.Load() {
+			storeMaxTime(&r.replayUntil, unpackTime(r.dispatched.Load()))
+		}
 	} else {
 		now, err := r.src.ClusterTime(ctx, "admin")
 		if err != nil {
@@ -115,6 +125,9 @@ func (r *Replicator) Run(ctx context.Context, start Start) error {
 	// short: the next run then replays from the low watermark.
 	applyCtx, abortApply := context.WithCancel(context.WithoutCancel(ctx))
 	defer abortApply()
+	r.drained.Store(false)
+	r.abortRun.Store(&abortApply)
+	defer r.abortRun.Store(nil)
 	drainTimer := time.AfterFunc(time.Hour, abortApply)
 	drainTimer.Stop()
 	startDrainTimer := context.AfterFunc(ctx, func() { drainTimer.Reset(o.DrainTimeout) })
@@ -165,10 +178,31 @@ func (r *Replicator) Run(ctx context.Context, start Start) error {
 	if serr := r.save(saveCtx); serr != nil && err == nil {
 		err = serr
 	}
+	var ae *ApplyError
+	if errors.As(err, &ae) {
+		tok := ae.Event.Token
+		r.failedToken.Store(&tok)
+	}
 	if ctx.Err() != nil && (err == nil || errors.Is(err, context.Canceled)) {
+		r.drained.Store(err == nil)
 		return ctx.Err()
 	}
+	if ctx.Err() != nil {
+		return fmt.Errorf("%w: %w", ErrStopFailed, err)
+	}
 	return err
+}
+
+// ErrStopFailed marks an error met while a stopping Run applied what it had
+// dispatched: a real failure although the Run was asked to stop.
+var ErrStopFailed = errors.New("replication failed while stopping")
+
+// Abort makes a running Run stop applying at once, without draining (the
+// target is no longer this process's to write).
+func (r *Replicator) Abort() {
+	if f := r.abortRun.Load(); f != nil {
+		(*f)()
+	}
 }
 
 // classify turns a history-loss error into ErrHistoryLost with advice.

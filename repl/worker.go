@@ -1,6 +1,7 @@
 package repl
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"sort"
@@ -97,8 +98,9 @@ func (r *Replicator) applyGroup(ctx context.Context, ns mlink.Namespace, items [
 			}
 			return err
 		}
-		e := items[owner[be.Index]].e
-		if !r.tolerant(e) {
+		it := items[owner[be.Index]]
+		e := it.e
+		if it.refetched || !r.tolerant(e) {
 			r.opts.Metrics.Errors.WithLabelValues("repl-apply").Inc()
 			return &ApplyError{Event: e, Err: err}
 		}
@@ -159,6 +161,9 @@ func (r *Replicator) inCatchUp(e *mlink.Event) bool {
 // saved position, see replaying); or when e's collection was copied afresh after it (see
 // copyCollection).
 func (r *Replicator) tolerant(e *mlink.Event) bool {
+	if f := r.failedToken.Load(); f != nil && bytes.Equal(*f, e.Token) {
+		return false // it failed before: it must apply, or fail again
+	}
 	if r.inCatchUp(e) {
 		return true
 	}
