@@ -3,6 +3,7 @@ package e2e
 import (
 	"context"
 	"fmt"
+	"strings"
 	"testing"
 	"time"
 
@@ -134,4 +135,42 @@ func TestCrashReplayKeepsFieldOrder(t *testing.T) {
 	t.Cleanup(func() { _ = eng.Close(context.Background()) })
 	e.finalizeAndVerify(t, eng)
 	assertReSet(t, dst)
+}
+
+// TestWriteFailingWhilePausingFailsTheSync: a write the target refuses
+// while a pause waits for it is a failure, not a pause; resuming from the
+// failure applies that write again rather than skipping it as a replay.
+func TestWriteFailingWhilePausingFailsTheSync(t *testing.T) {
+	e := NewEnv(t)
+	ctx := context.Background()
+	src := e.SrcColl("app", "c")
+	_, err := src.InsertOne(ctx, bson.D{{Key: "_id", Value: 0}})
+	mustExec(t, err)
+	eng := e.newEngine(t, nil)
+	mustExec(t, eng.Start(ctx, mlink.StartRequest{IncludeNamespaces: e.Include()}))
+	waitStatus(t, eng, "initial sync", time.Minute, initialSyncDone)
+	mustExec(t, e.Dst.Database("admin").RunCommand(ctx, bson.D{
+		{Key: "configureFailPoint", Value: "failCommand"},
+		{Key: "mode", Value: bson.D{{Key: "times", Value: 1}}},
+		{Key: "data", Value: bson.D{{Key: "failCommands", Value: bson.A{"delete"}}, {Key: "blockConnection", Value: true},
+			{Key: "blockTimeMS", Value: 1500}, {Key: "errorCode", Value: 2}, {Key: "appName", Value: "mlink-target"}}},
+	}).Err())
+	t.Cleanup(func() {
+		_ = e.Dst.Database("admin").RunCommand(context.Background(), bson.D{{Key: "configureFailPoint", Value: "failCommand"}, {Key: "mode", Value: "off"}}).Err()
+	})
+	_, err = src.DeleteOne(ctx, bson.D{{Key: "_id", Value: 0}})
+	mustExec(t, err)
+	// The delete reaches the target (and is held there) before the pause.
+	waitStatus(t, eng, "the delete to be read", 10*time.Second, func(st mlink.Status) bool {
+		return st.Replication != nil && st.Replication.EventsRead >= 1
+	})
+	err = eng.Pause(ctx)
+	if err == nil || !strings.Contains(err.Error(), "(BadValue)") {
+		t.Fatalf("pause returned %v, want the refused delete's error", err)
+	}
+	if st := eng.Status(ctx); st.State != mlink.StateFailed || !strings.Contains(st.Error, "BadValue") {
+		t.Fatalf("after the refused write the engine is %s (error %q), want failed", st.State, st.Error)
+	}
+	mustExec(t, eng.Resume(ctx, mlink.ResumeRequest{FromFailure: true}))
+	e.finalizeAndVerify(t, eng)
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
+	"fmt"
 	"time"
 
 	"github.com/mlink-dev/mlink"
@@ -104,7 +105,9 @@ func (e *Engine) Pause(ctx context.Context) error {
 	if err := mlink.Check(state, mlink.OpPause, false); err != nil {
 		return err
 	}
-	e.stopRun()
+	if err := e.stopRun(); err != nil {
+		return fmt.Errorf("pause: %w", err)
+	}
 	e.setState(mlink.StatePaused, "paused")
 	return e.saveCheckpoint(ctx, nil)
 }
@@ -161,7 +164,9 @@ func (e *Engine) Finalize(ctx context.Context, req mlink.FinalizeRequest) error 
 		return err
 	}
 	_, hadPhase := cp.Phases["finalize"]
-	e.stopRun()
+	if err := e.stopRun(); err != nil {
+		return fmt.Errorf("finalize: %w", err)
+	}
 	e.setState(mlink.StateFinalizing, "finalizing")
 	if err := e.saveCheckpoint(ctx, func(cp *mlink.SyncCheckpoint) {
 		cp.Phases = withPhase(cp.Phases, "finalize")
@@ -200,7 +205,7 @@ func (e *Engine) Reset(ctx context.Context) error {
 	if err := e.ensureLease(ctx); err != nil {
 		return err
 	}
-	e.stopRun()
+	_ = e.stopRun() // reset forgets the run, failed or not
 	return e.forget(ctx)
 }
 

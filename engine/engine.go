@@ -66,6 +66,7 @@ type Engine struct {
 	oplogWindow float64
 	cancel      context.CancelFunc // stops the background run
 	runDone     chan struct{}      // closed when the background run exits
+	runErr      error              // why the last run failed while stopping (see stopRun)
 	bg          context.Context    // lives as long as the engine
 	bgStop      context.CancelFunc
 	wg          sync.WaitGroup
@@ -202,7 +203,7 @@ func (e *Engine) keepLease() {
 			if !e.leaseLost.Swap(true) {
 				// Two daemons applying to one target corrupt it: stop
 				// writing at once (the checkpoint is now the other's).
-				e.stopRun()
+				e.abortRun()
 				e.fail(fmt.Errorf("lost the target lease: %w", err))
 			}
 		default:
@@ -243,7 +244,7 @@ func (e *Engine) Abort() {
 
 // Close stops background work, saves the checkpoint and releases the lease.
 func (e *Engine) Close(ctx context.Context) error {
-	e.stopRun()
+	_ = e.stopRun() // a failure while stopping is logged and in the checkpoint
 	e.bgStop()
 	e.wg.Wait()
 	// A target that is down must not hold the shutdown up: the lease then

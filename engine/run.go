@@ -24,8 +24,13 @@ func (e *Engine) launch(finalize bool) {
 	e.mu.Unlock()
 	go func() {
 		defer close(done)
-		if err := e.run(ctx, finalize); err != nil && ctx.Err() == nil {
+		// A run asked to stop still fails when finishing its dispatched
+		// writes failed: stopRun reports it to the operation that stopped.
+		if err := e.run(ctx, finalize); err != nil && (ctx.Err() == nil || errors.Is(err, repl.ErrStopFailed)) {
 			e.fail(err)
+			e.mu.Lock()
+			e.runErr = err
+			e.mu.Unlock()
 		}
 	}()
 }
@@ -47,15 +52,37 @@ func (e *Engine) launchFinalizeOnly() {
 }
 
 // stopRun cancels the background run and waits for it to save and exit.
-func (e *Engine) stopRun() {
+// It returns the error of a run that failed while stopping (the engine is
+// failed then).
+func (e *Engine) stopRun() error {
 	e.mu.Lock()
 	cancel, done := e.cancel, e.runDone
 	e.cancel, e.runDone = nil, nil
+	e.runErr = nil
 	e.mu.Unlock()
-	if cancel != nil {
-		cancel()
-		<-done
+	if cancel == nil {
+		return nil
 	}
+	cancel()
+	<-done
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if e.runErr != nil && errors.Is(e.runErr, repl.ErrStopFailed) {
+		return e.runErr
+	}
+	return nil
+}
+
+// abortRun stops the run without letting replication finish its
+// dispatched writes.
+func (e *Engine) abortRun() {
+	e.mu.Lock()
+	r := e.repl
+	e.mu.Unlock()
+	if r != nil {
+		r.Abort()
+	}
+	_ = e.stopRun()
 }
 
 func (e *Engine) snapshot() mlink.SyncCheckpoint {
