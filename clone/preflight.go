@@ -4,6 +4,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
+	"slices"
+	"strconv"
 	"strings"
 
 	"github.com/mlink-dev/mlink"
@@ -123,15 +126,20 @@ func checkPrivileges(ctx context.Context, src, dst *mongo.Client, plan Plan) err
 				missing = append(missing, fmt.Sprintf("%q on all databases (mlink reads one cluster-wide change stream; readAnyDatabase grants it)", a))
 			}
 		}
-		for db := range dbs {
+		// One entry per database, in name order: short and stable.
+		for _, db := range slices.Sorted(maps.Keys(dbs)) {
+			var acts []string
 			for _, a := range dbActs {
 				if !mongo.Allows(privs, a, db, "", false) {
-					missing = append(missing, fmt.Sprintf("%q on database %s", a, db))
+					acts = append(acts, strconv.Quote(a))
 				}
+			}
+			if len(acts) > 0 {
+				missing = append(missing, fmt.Sprintf("%s on database %s", strings.Join(acts, ", "), db))
 			}
 		}
 		if len(missing) > 0 {
-			return fmt.Errorf("%s user lacks privileges mlink needs: %s", c.Role(), strings.Join(limit(missing, 10), ", "))
+			return fmt.Errorf("%s user lacks privileges mlink needs: %s", c.Role(), strings.Join(limit(missing, 10), "; "))
 		}
 		return nil
 	}
