@@ -35,7 +35,7 @@ type Replicator struct {
 	replayUntil            atomic.Uint64            // see Run (T<<32|I)
 	dispatched             atomic.Uint64            // latest event time handed to apply (T<<32|I)
 	ran                    atomic.Bool              // a Run of this Replicator has set replayUntil from the source
-	drained                atomic.Bool              // the last Run applied everything it dispatched
+	drained                atomic.Bool              // the last Run applied exactly up to its saved position
 	failedToken            atomic.Pointer[bson.Raw] // the event whose apply error ended a Run: never tolerated
 	abortRun               atomic.Pointer[context.CancelFunc]
 	copiedMu               sync.Mutex
@@ -184,7 +184,7 @@ func (r *Replicator) Run(ctx context.Context, start Start) error {
 		r.failedToken.Store(&tok)
 	}
 	if ctx.Err() != nil && (err == nil || errors.Is(err, context.Canceled)) {
-		r.drained.Store(err == nil)
+		r.drained.Store(err == nil && r.wm.exact())
 		return ctx.Err()
 	}
 	if ctx.Err() != nil {

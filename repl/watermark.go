@@ -22,7 +22,10 @@ type watermark struct {
 	// at low.Time is applied; at an event (or the start) more events of
 	// that cluster time may follow.
 	lowComplete bool
-	applied     int64
+	// beyond: positions after low are applied (the end of a transaction
+	// not yet known safe), so resuming at low replays them.
+	beyond  bool
+	applied int64
 	// moves counts changes of low; savedMoves is the count a persisted
 	// checkpoint reflects.
 	moves, savedMoves uint64
@@ -47,7 +50,7 @@ func (w *watermark) reset(pos Position) {
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	w.low, w.applied, w.pending, w.base, w.next, w.moves, w.savedMoves = pos, pos.Applied, nil, 0, 0, 0, 0
-	w.lowComplete = false
+	w.lowComplete, w.beyond = false, false
 }
 
 // add registers a new position and returns its sequence number.
@@ -97,6 +100,7 @@ func (w *watermark) advanceLocked() {
 			w.lowComplete = !m.event
 			w.moves++
 		}
+		w.beyond = !m.safe
 		n++
 	}
 	if n > 0 {
@@ -169,6 +173,14 @@ func (w *watermark) wake() {
 	w.mu.Lock()
 	w.cond.Broadcast()
 	w.mu.Unlock()
+}
+
+// exact reports whether low is the last registered position and every
+// position is applied: resuming at low replays nothing.
+func (w *watermark) exact() bool {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return len(w.pending) == 0 && !w.beyond
 }
 
 // idle reports whether every registered position is applied.

@@ -79,3 +79,26 @@ func TestAppliedWaitsForEveryEventOfItsClusterTime(t *testing.T) {
 		t.Fatalf("after the idle token at %v, Applied = %v", at, got)
 	}
 }
+
+func TestWatermarkExactOnlyAtTheLastSafePosition(t *testing.T) {
+	w := newWatermark(Position{})
+	a := w.add(bson.Raw{1}, bson.Timestamp{T: 1}, true, true)
+	b := w.add(bson.Raw{2}, bson.Timestamp{T: 2}, false, true) // in a transaction
+	w.done(a)
+	if w.exact() {
+		t.Fatal("exact with a position pending")
+	}
+	w.done(b)
+	if w.exact() {
+		t.Fatal("exact although an applied transaction event lies beyond the watermark")
+	}
+	w.markSafe(b)
+	if w.exact() {
+		t.Fatal("markSafe of a trimmed position cannot move the watermark; still beyond")
+	}
+	c := w.add(bson.Raw{3}, bson.Timestamp{T: 3}, true, false)
+	w.done(c)
+	if !w.exact() || w.position().Time.T != 3 {
+		t.Fatalf("exact=%v at %v after the idle token", w.exact(), w.position())
+	}
+}
