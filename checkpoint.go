@@ -35,6 +35,10 @@ type SyncCheckpoint struct {
 	ResumeToken        bson.Raw         `bson:"resumeToken,omitempty"` // everything up to it is applied
 	AppliedTime        bson.Timestamp   `bson:"appliedTime,omitempty"`
 	EventsApplied      int64            `bson:"eventsApplied"`
+	// ApplyReserved bounds what replication may have applied: no event after
+	// it was handed to a writer before a newer value was saved. A restart
+	// treats events up to it as possibly applied already.
+	ApplyReserved bson.Timestamp `bson:"applyReserved,omitempty"`
 	Finalized          bool             `bson:"finalized,omitempty"`
 	Phases             map[string]Phase `bson:"phases,omitempty"`
 }

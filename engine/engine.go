@@ -67,6 +67,7 @@ type Engine struct {
 	cancel      context.CancelFunc // stops the background run
 	runDone     chan struct{}      // closed when the background run exits
 	runErr      error              // why the last run failed while stopping (see stopRun)
+	saveMu      sync.Mutex         // serializes checkpoint writes
 	bg          context.Context    // lives as long as the engine
 	bgStop      context.CancelFunc
 	wg          sync.WaitGroup
@@ -281,6 +282,10 @@ func (e *Engine) saveCheckpoint(ctx context.Context, mutate func(cp *mlink.SyncC
 	if e.leaseLost.Load() {
 		return errLeaseLost
 	}
+	// Saves are written in the order they are made: a reservation must
+	// never be overwritten by an older copy of the checkpoint.
+	e.saveMu.Lock()
+	defer e.saveMu.Unlock()
 	e.mu.Lock()
 	if mutate != nil {
 		mutate(&e.cp)

@@ -175,6 +175,9 @@ func (e *Engine) runRepl(ctx context.Context, filter *mlink.Filter, cp mlink.Syn
 	opts := e.cfg.Repl
 	opts.Filter, opts.CatchUpUntil, opts.Logger, opts.Metrics = filter, cp.CloneFinish, e.log, e.m
 	opts.Save = e.savePosition
+	opts.Reserve = func(ctx context.Context, t bson.Timestamp) error {
+		return e.saveCheckpoint(ctx, func(cp *mlink.SyncCheckpoint) { cp.ApplyReserved = t })
+	}
 	opts.CopyCollection = func(ctx context.Context, ns mlink.Namespace) error {
 		return clone.CopyCollection(ctx, e.src, e.dst, ns, e.cfg.Clone)
 	}
@@ -205,7 +208,7 @@ func (e *Engine) runRepl(ctx context.Context, filter *mlink.Filter, cp mlink.Syn
 	defer stopRepl()
 	replErr := make(chan error, 1)
 	go func() {
-		replErr <- r.Run(rctx, repl.Start{Token: cp.ResumeToken, T0: cp.T0, Applied: cp.EventsApplied})
+		replErr <- r.Run(rctx, repl.Start{Token: cp.ResumeToken, T0: cp.T0, Applied: cp.EventsApplied, Reserved: cp.ApplyReserved})
 	}()
 	tick := time.NewTicker(100 * time.Millisecond)
 	defer tick.Stop()

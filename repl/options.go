@@ -47,6 +47,10 @@ type Options struct {
 	// Save persists the applied position (the engine owns the checkpoint
 	// document).
 	Save func(ctx context.Context, pos Position) error
+	// Reserve persists a source time up to which events may be applied
+	// (see Start.Reserved); replication saves a new one before it hands an
+	// event after the last to a writer.
+	Reserve func(ctx context.Context, t bson.Timestamp) error
 	// CopyCollection clones one collection from scratch — used when a
 	// rename brings a namespace into the filter's scope.
 	CopyCollection func(ctx context.Context, ns mlink.Namespace) error
@@ -92,6 +96,9 @@ func (o Options) withDefaults() Options {
 	}
 	if o.Metrics == nil {
 		o.Metrics = metrics.New(nil)
+	}
+	if o.Reserve == nil {
+		o.Reserve = func(context.Context, bson.Timestamp) error { return nil }
 	}
 	if o.Save == nil {
 		o.Save = func(context.Context, Position) error { return nil }

@@ -34,6 +34,7 @@ type Replicator struct {
 	catchUpSkipped         atomic.Int64
 	replayUntil            atomic.Uint64            // see Run (T<<32|I)
 	dispatched             atomic.Uint64            // latest event time handed to apply (T<<32|I)
+	reserved               atomic.Uint64            // latest time saved by Options.Reserve (T<<32|I)
 	ran                    atomic.Bool              // a Run of this Replicator has set replayUntil from the source
 	drained                atomic.Bool              // the last Run applied exactly up to its saved position
 	failedToken            atomic.Pointer[bson.Raw] // the event whose apply error ended a Run: never tolerated
@@ -54,10 +55,14 @@ func New(src, dst *mongo.Client, opts Options) *Replicator {
 
 // Start says where the stream begins: after Token when set (a restart),
 // else at T0 (inclusive: the clone's start time).
+//
+// Reserved is the last time saved by Options.Reserve: an earlier process
+// may have applied events up to it, so errors replaying them are expected.
 type Start struct {
-	Token   bson.Raw
-	T0      bson.Timestamp
-	Applied int64
+	Token    bson.Raw
+	T0       bson.Timestamp
+	Applied  int64
+	Reserved bson.Timestamp
 }
 
 // item is one unit of work for a worker.
@@ -93,21 +98,16 @@ func (r *Replicator) Run(ctx context.Context, start Start) error {
 	// already be on the target (applied before a crash or a pause):
 	// replaying them meets a later state, and their errors are tolerated
 	// like catch-up's, up to replayUntil. This Replicator's earlier runs
-	// applied no more than they dispatched. Before its first run, another
-	// process may have applied anything read so far: everything read is
-	// majority-committed, so the majority time now bounds it.
-	// An earlier run that drained completely applied exactly up to its
-	// saved position: nothing to tolerate then.
+	// applied no more than they dispatched (nothing beyond the saved
+	// position if the last one drained completely). Before its first run,
+	// another process may have applied up to its last reservation.
 	if r.ran.Load() {
 		if !r.drained.Load() {
 			storeMaxTime(&r.replayUntil, unpackTime(r.dispatched.Load()))
 		}
 	} else {
-		now, err := r.src.ClusterTime(ctx, "admin")
-		if err != nil {
-			return fmt.Errorf("read the source time before replaying: %w", err)
-		}
-		storeMaxTime(&r.replayUntil, now)
+		storeMaxTime(&r.replayUntil, start.Reserved)
+		storeMaxTime(&r.reserved, start.Reserved)
 		r.ran.Store(true)
 	}
 	stream, err := r.src.Watch(ctx, matchStage(o.Filter), wo)
@@ -148,7 +148,7 @@ func (r *Replicator) Run(ctx context.Context, start Start) error {
 	stop := make(chan struct{})
 	g.Go(func() error {
 		defer close(events)
-		err := r.readLoop(readCtx, stream, events)
+		err := r.readLoop(readCtx, gctx, stream, events)
 		if ctx.Err() != nil && gctx.Err() == nil {
 			return nil // stopping: drain what was read
 		}
@@ -215,8 +215,10 @@ func (r *Replicator) classify(err error) error {
 	return err
 }
 
-// readLoop reads events and idle tokens into events, in stream order.
-func (r *Replicator) readLoop(ctx context.Context, stream *mongo.ChangeStream, events chan<- *mlink.Event) error {
+// readLoop reads events and idle tokens into events, in stream order,
+// until ctx ends. What it has read it delivers unless deliver ends (an
+// error elsewhere): a stopping Run applies every event it counted as read.
+func (r *Replicator) readLoop(ctx, deliver context.Context, stream *mongo.ChangeStream, events chan<- *mlink.Event) error {
 	for {
 		raw, ok, err := stream.Next(ctx)
 		if err != nil {
@@ -246,8 +248,8 @@ func (r *Replicator) readLoop(ctx context.Context, stream *mongo.ChangeStream, e
 		}
 		select {
 		case events <- e:
-		case <-ctx.Done():
-			return ctx.Err()
+		case <-deliver.Done():
+			return deliver.Err()
 		}
 	}
 }
@@ -267,6 +269,9 @@ func (r *Replicator) dispatch(ctx context.Context, events <-chan *mlink.Event, q
 		}
 		batch := txn
 		txn = nil
+		if err := r.reserve(ctx, batch[len(batch)-1].ClusterTime); err != nil {
+			return err
+		}
 		storeMaxTime(&r.dispatched, batch[len(batch)-1].ClusterTime)
 		last, err := r.applyTxn(ctx, batch, stop)
 		prevSeq = last // marked safe once the transaction has ended
@@ -312,6 +317,9 @@ func (r *Replicator) dispatch(ctx context.Context, events <-chan *mlink.Event, q
 			}
 			seq := r.wm.add(e.Token, e.ClusterTime, !e.InTxn(), true)
 			w := r.route(e)
+			if err := r.reserve(ctx, e.ClusterTime); err != nil {
+				return err
+			}
 			storeMaxTime(&r.dispatched, e.ClusterTime)
 			select {
 			case queues[w] <- item{seq: seq, ns: e.NS, ops: ops, e: e, sz: len(e.Raw)}:
@@ -331,6 +339,9 @@ func (r *Replicator) dispatch(ctx context.Context, events <-chan *mlink.Event, q
 				return ctx.Err()
 			}
 			r.refetch.clear()
+			if err := r.reserve(ctx, e.ClusterTime); err != nil {
+				return err
+			}
 			storeMaxTime(&r.dispatched, e.ClusterTime)
 			if err := r.applyDDL(ctx, e); err != nil {
 				return err
@@ -346,6 +357,24 @@ func (r *Replicator) dispatch(ctx context.Context, events <-chan *mlink.Event, q
 		}
 	}
 	return ctx.Err()
+}
+
+// reserveAhead is how far past an event a reservation reaches (source
+// seconds): one checkpoint write per that much source time.
+const reserveAhead = 30
+
+// reserve persists a reservation past t before an event at t is handed to
+// a writer, unless one already covers it.
+func (r *Replicator) reserve(ctx context.Context, t bson.Timestamp) error {
+	if !t.After(unpackTime(r.reserved.Load())) {
+		return nil
+	}
+	next := bson.Timestamp{T: t.T + reserveAhead}
+	if err := r.opts.Reserve(ctx, next); err != nil {
+		return fmt.Errorf("save the apply reservation: %w", err)
+	}
+	storeMaxTime(&r.reserved, next)
+	return nil
 }
 
 // storeMaxTime raises a to t (packed T<<32|I) if t is later.
