@@ -18,29 +18,29 @@ const (
 // SyncCheckpoint is the run's recovery point: enough to restart the daemon
 // and continue exactly where it was, in clone or in replication.
 type SyncCheckpoint struct {
-	ID                 string           `bson:"_id"`
-	RunID              string           `bson:"runId"`
-	State              State            `bson:"state"`
-	Error              string           `bson:"error,omitempty"`
-	Include            []string         `bson:"include,omitempty"`
-	Exclude            []string         `bson:"exclude,omitempty"`
-	PauseOnInitialSync bool             `bson:"pauseOnInitialSync,omitempty"`
-	OverwriteTarget    bool             `bson:"overwriteTarget,omitempty"`
-	StartedAt          time.Time        `bson:"startedAt"`
-	UpdatedAt          time.Time        `bson:"updatedAt"`
-	T0                 bson.Timestamp   `bson:"t0"` // source cluster time before the clone read anything
-	CloneDone          bool             `bson:"cloneDone"`
-	CloneFinish        bson.Timestamp   `bson:"cloneFinish,omitempty"` // source time when the clone finished
-	InitialSyncDone    bool             `bson:"initialSyncDone"`
-	ResumeToken        bson.Raw         `bson:"resumeToken,omitempty"` // everything up to it is applied
-	AppliedTime        bson.Timestamp   `bson:"appliedTime,omitempty"`
-	EventsApplied      int64            `bson:"eventsApplied"`
+	ID                 string         `bson:"_id"`
+	RunID              string         `bson:"runId"`
+	State              State          `bson:"state"`
+	Error              string         `bson:"error,omitempty"`
+	Include            []string       `bson:"include,omitempty"`
+	Exclude            []string       `bson:"exclude,omitempty"`
+	PauseOnInitialSync bool           `bson:"pauseOnInitialSync,omitempty"`
+	OverwriteTarget    bool           `bson:"overwriteTarget,omitempty"`
+	StartedAt          time.Time      `bson:"startedAt"`
+	UpdatedAt          time.Time      `bson:"updatedAt"`
+	T0                 bson.Timestamp `bson:"t0"` // source cluster time before the clone read anything
+	CloneDone          bool           `bson:"cloneDone"`
+	CloneFinish        bson.Timestamp `bson:"cloneFinish,omitempty"` // source time when the clone finished
+	InitialSyncDone    bool           `bson:"initialSyncDone"`
+	ResumeToken        bson.Raw       `bson:"resumeToken,omitempty"` // everything up to it is applied
+	AppliedTime        bson.Timestamp `bson:"appliedTime,omitempty"`
+	EventsApplied      int64          `bson:"eventsApplied"`
 	// ApplyReserved bounds what replication may have applied: no event after
 	// it was handed to a writer before a newer value was saved. A restart
 	// treats events up to it as possibly applied already.
-	ApplyReserved bson.Timestamp `bson:"applyReserved,omitempty"`
-	Finalized          bool             `bson:"finalized,omitempty"`
-	Phases             map[string]Phase `bson:"phases,omitempty"`
+	ApplyReserved bson.Timestamp   `bson:"applyReserved,omitempty"`
+	Finalized     bool             `bson:"finalized,omitempty"`
+	Phases        map[string]Phase `bson:"phases,omitempty"`
 }
 
 // Filter rebuilds the run's namespace filter (validated when the run began).
