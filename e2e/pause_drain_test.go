@@ -158,11 +158,15 @@ func TestWriteFailingWhilePausingFailsTheSync(t *testing.T) {
 	t.Cleanup(func() {
 		_ = e.Dst.Database("admin").RunCommand(context.Background(), bson.D{{Key: "configureFailPoint", Value: "failCommand"}, {Key: "mode", Value: "off"}}).Err()
 	})
+	// (The stream starts at the clone's start time, inclusive: it may
+	// read the insert above again.)
+	readBefore := waitStatus(t, eng, "replication", 10*time.Second, func(st mlink.Status) bool { return st.Replication != nil }).Replication.EventsRead
 	_, err = src.DeleteOne(ctx, bson.D{{Key: "_id", Value: 0}})
 	mustExec(t, err)
-	// The delete reaches the target (and is held there) before the pause.
+	// The delete is read, so the pause must apply it: it is held on the
+	// target, then refused.
 	waitStatus(t, eng, "the delete to be read", 10*time.Second, func(st mlink.Status) bool {
-		return st.Replication != nil && st.Replication.EventsRead >= 1
+		return st.Replication.EventsRead > readBefore
 	})
 	err = eng.Pause(ctx)
 	if err == nil || !strings.Contains(err.Error(), "(BadValue)") {
