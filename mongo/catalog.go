@@ -173,29 +173,17 @@ func (c *Client) ClusterTime(ctx context.Context, db string) (bson.Timestamp, er
 	return *ot, nil
 }
 
-// FetchDoc reads the document with key (its documentKey) by majority read
-// and returns it (nil when there is none) with the read's operationTime:
-// the document is as it was at that cluster time, every write to it up to
-// then included.
-func (c *Client) FetchDoc(ctx context.Context, ns mlink.Namespace, key bson.Raw) (bson.Raw, bson.Timestamp, error) {
-	sess, err := c.c.StartSession()
-	if err != nil {
-		return nil, bson.Timestamp{}, err
-	}
-	defer sess.EndSession(ctx)
-	sctx := driver.NewSessionContext(ctx, sess)
-	doc, err := c.c.Database(ns.DB).Collection(ns.Coll).FindOne(sctx, key).Raw()
+// FetchDoc reads the document with key (its documentKey) by majority read;
+// nil when there is none.
+func (c *Client) FetchDoc(ctx context.Context, ns mlink.Namespace, key bson.Raw) (bson.Raw, error) {
+	doc, err := c.c.Database(ns.DB).Collection(ns.Coll).FindOne(ctx, key).Raw()
 	if isNoDocuments(err) {
-		doc, err = nil, nil
+		return nil, nil
 	}
 	if err != nil {
-		return nil, bson.Timestamp{}, fmt.Errorf("%s: read %s %s: %w", c.role, ns, key, err)
+		return nil, fmt.Errorf("%s: read %s %s: %w", c.role, ns, key, err)
 	}
-	ot := sess.OperationTime()
-	if ot == nil {
-		return nil, bson.Timestamp{}, fmt.Errorf("%s: server returned no operationTime (not a replica set?)", c.role)
-	}
-	return cloneRaw(doc), *ot, nil
+	return cloneRaw(doc), nil
 }
 
 // IsNamespaceNotFound reports MongoDB error 26.

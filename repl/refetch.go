@@ -15,8 +15,8 @@ import (
 // the values right but not the field order: $unset then $set of a field
 // moves it to the end. So a replayed update is not applied as a diff: the
 // document is read from the source instead, written whole, and every event
-// of that document up to the read's time is skipped — the read includes
-// them. Writes after that time apply normally.
+// of that document up to the stream's read position is skipped — the read
+// includes them. Writes after that apply normally.
 
 // docRef names one document: namespace and documentKey identity.
 type docRef struct {
@@ -78,11 +78,15 @@ func (r *Replicator) resolveReplays(ctx context.Context, items []item) error {
 		if e.Op != mlink.OpUpdate || !r.tolerant(e) {
 			continue
 		}
+		// What the stream returned is majority-committed, so a majority read
+		// started afterwards includes every write up to it: the copy is at
+		// least that new. (Its operationTime is no bound: mongod may report
+		// a commit point newer than the snapshot it read.)
+		at := unpackTime(r.readTime.Load())
 		var doc bson.Raw
-		var at bson.Timestamp
 		err := mongo.Retry(ctx, 10, func(ctx context.Context) error {
 			var err error
-			doc, at, err = r.src.FetchDoc(ctx, e.NS, e.DocKey)
+			doc, err = r.src.FetchDoc(ctx, e.NS, e.DocKey)
 			return err
 		}, func(err error) {
 			r.opts.Metrics.Retries.WithLabelValues("repl-refetch").Inc()

@@ -35,6 +35,7 @@ type Replicator struct {
 	replayUntil            atomic.Uint64            // see Run (T<<32|I)
 	dispatched             atomic.Uint64            // latest event time handed to apply (T<<32|I)
 	reserved               atomic.Uint64            // latest time saved by Options.Reserve (T<<32|I)
+	readTime               atomic.Uint64            // latest time the change stream returned: majority-committed (T<<32|I)
 	ran                    atomic.Bool              // a Run of this Replicator has set replayUntil from the source
 	drained                atomic.Bool              // the last Run applied exactly up to its saved position
 	failedToken            atomic.Pointer[bson.Raw] // the event whose apply error ended a Run: never tolerated
@@ -235,6 +236,7 @@ func (r *Replicator) readLoop(ctx, deliver context.Context, stream *mongo.Change
 			r.read.Add(1)
 			r.opts.Metrics.EventsRead.WithLabelValues(e.Op).Inc()
 			r.noteSourceTime(e.ClusterTime)
+			storeMaxTime(&r.readTime, e.ClusterTime)
 		} else {
 			// Empty batch: the postBatchResumeToken says how far the
 			// source has been read even though nothing matched.
@@ -244,6 +246,7 @@ func (r *Replicator) readLoop(ctx, deliver context.Context, stream *mongo.Change
 				continue
 			}
 			r.noteSourceTime(t)
+			storeMaxTime(&r.readTime, t)
 			e = &mlink.Event{Token: tok, ClusterTime: t}
 		}
 		select {
