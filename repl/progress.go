@@ -28,6 +28,7 @@ func (r *Replicator) checkpointLoop(ctx context.Context) error {
 			return err
 		}
 		r.updateGauges()
+		r.refetch.pruneUpTo(r.wm.completeTime())
 	}
 }
 

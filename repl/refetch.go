@@ -48,6 +48,18 @@ func (f *refetched) put(ref docRef, t bson.Timestamp) {
 	f.at[ref] = t
 }
 
+// pruneUpTo forgets copies no later than t: every event up to t is
+// applied, so no event they could supersede is still to come.
+func (f *refetched) pruneUpTo(t bson.Timestamp) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	for ref, at := range f.at {
+		if !at.After(t) {
+			delete(f.at, ref)
+		}
+	}
+}
+
 func (f *refetched) clear() {
 	f.mu.Lock()
 	defer f.mu.Unlock()
