@@ -35,15 +35,8 @@ func TestPauseWhileAWriteIsSlowReplaysNothing(t *testing.T) {
 	mustExec(t, eng.Start(ctx, mlink.StartRequest{IncludeNamespaces: e.Include()}))
 	waitStatus(t, eng, "initial sync", time.Minute, initialSyncDone)
 
-	mustExec(t, e.Dst.Database("admin").RunCommand(ctx, bson.D{
-		{Key: "configureFailPoint", Value: "failCommand"},
-		{Key: "mode", Value: bson.D{{Key: "times", Value: 1}}},
-		{Key: "data", Value: bson.D{{Key: "failCommands", Value: bson.A{"delete"}}, {Key: "blockConnection", Value: true},
-			{Key: "blockTimeMS", Value: 5000}, {Key: "appName", Value: "mlink-target"}}},
-	}).Err())
-	t.Cleanup(func() {
-		_ = e.Dst.Database("admin").RunCommand(context.Background(), bson.D{{Key: "configureFailPoint", Value: "failCommand"}, {Key: "mode", Value: "off"}}).Err()
-	})
+	e.failTargetOnce(t, bson.D{{Key: "failCommands", Value: bson.A{"delete"}}, {Key: "blockConnection", Value: true},
+		{Key: "blockTimeMS", Value: 5000}, {Key: "appName", Value: "mlink-target"}})
 	_, err = src.DeleteOne(ctx, bson.D{{Key: "_id", Value: "slow"}})
 	mustExec(t, err)
 	reSetFields(t, src)
@@ -149,15 +142,8 @@ func TestWriteFailingWhilePausingFailsTheSync(t *testing.T) {
 	eng := e.newEngine(t, nil)
 	mustExec(t, eng.Start(ctx, mlink.StartRequest{IncludeNamespaces: e.Include()}))
 	waitStatus(t, eng, "initial sync", time.Minute, initialSyncDone)
-	mustExec(t, e.Dst.Database("admin").RunCommand(ctx, bson.D{
-		{Key: "configureFailPoint", Value: "failCommand"},
-		{Key: "mode", Value: bson.D{{Key: "times", Value: 1}}},
-		{Key: "data", Value: bson.D{{Key: "failCommands", Value: bson.A{"delete"}}, {Key: "blockConnection", Value: true},
-			{Key: "blockTimeMS", Value: 1500}, {Key: "errorCode", Value: 2}, {Key: "appName", Value: "mlink-target"}}},
-	}).Err())
-	t.Cleanup(func() {
-		_ = e.Dst.Database("admin").RunCommand(context.Background(), bson.D{{Key: "configureFailPoint", Value: "failCommand"}, {Key: "mode", Value: "off"}}).Err()
-	})
+	e.failTargetOnce(t, bson.D{{Key: "failCommands", Value: bson.A{"delete"}}, {Key: "blockConnection", Value: true},
+		{Key: "blockTimeMS", Value: 1500}, {Key: "errorCode", Value: 2}, {Key: "appName", Value: "mlink-target"}})
 	// (The stream starts at the clone's start time, inclusive: it may
 	// read the insert above again.)
 	readBefore := waitStatus(t, eng, "replication", 10*time.Second, func(st mlink.Status) bool { return st.Replication != nil }).Replication.EventsRead

@@ -17,14 +17,7 @@ import (
 // BadValue, which is not transient.
 func (e *Env) failNextCheckpointSave(t *testing.T) {
 	t.Helper()
-	mustExec(t, e.Dst.Database("admin").RunCommand(context.Background(), bson.D{
-		{Key: "configureFailPoint", Value: "failCommand"},
-		{Key: "mode", Value: bson.D{{Key: "times", Value: 1}}},
-		{Key: "data", Value: bson.D{{Key: "failCommands", Value: bson.A{"update"}}, {Key: "errorCode", Value: 2}, {Key: "appName", Value: "mlink-target"}}},
-	}).Err())
-	t.Cleanup(func() {
-		_ = e.Dst.Database("admin").RunCommand(context.Background(), bson.D{{Key: "configureFailPoint", Value: "failCommand"}, {Key: "mode", Value: "off"}}).Err()
-	})
+	e.failTargetOnce(t, bson.D{{Key: "failCommands", Value: bson.A{"update"}}, {Key: "errorCode", Value: 2}, {Key: "appName", Value: "mlink-target"}})
 }
 
 // pausedEngine starts a sync, waits for the initial sync and pauses it.

@@ -107,3 +107,18 @@ func failedStatus(eng interface {
 	}
 	return ""
 }
+
+// failTargetOnce arms mongod's failCommand fail point on the target for
+// one command matching data (failCommands, errorCode, blockConnection …);
+// the test's end turns it off.
+func (e *Env) failTargetOnce(t *testing.T, data bson.D) {
+	t.Helper()
+	mustExec(t, e.Dst.Database("admin").RunCommand(context.Background(), bson.D{
+		{Key: "configureFailPoint", Value: "failCommand"},
+		{Key: "mode", Value: bson.D{{Key: "times", Value: 1}}},
+		{Key: "data", Value: data},
+	}).Err())
+	t.Cleanup(func() {
+		_ = e.Dst.Database("admin").RunCommand(context.Background(), bson.D{{Key: "configureFailPoint", Value: "failCommand"}, {Key: "mode", Value: "off"}}).Err()
+	})
+}
